@@ -1,0 +1,5 @@
+// Every op builder, by family.
+#pragma once
+#include "tessera/ops/common.h"
+#include "tessera/ops/elementwise.h"
+#include "tessera/ops/layout.h"

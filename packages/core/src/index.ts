@@ -1,0 +1,11 @@
+// @tessera/core: lazily evaluated tensors on a native core.
+export * from "./dtype.js";
+export { Tensor, tensor, scalar, callOp } from "./tensor.js";
+export type { Scalar, TensorLike, NestedArray, TensorOptions } from "./tensor.js";
+export { tidy, keep } from "./scope.js";
+export { evaluate, evalSync, eval } from "./evaluate.js";
+export * from "./ops/elementwise.js";
+export * from "./ops/layout.js";
+export * from "./ops/creation.js";
+export * as memory from "./memory.js";
+export { numThreads, setNumThreads } from "./threads.js";
