@@ -1,11 +1,19 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Tests run against the TypeScript sources, so a stale dist/ never hides a change.
+    alias: { "@tessera/core": src("core") },
+  },
   test: {
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
     // Native kernels use both cores; running test files one at a time keeps timings and memory sane.
     fileParallelism: false,
     testTimeout: 120_000,
     pool: "forks",
+    reporters: ["default", "./test/helpers/summary-reporter.ts"],
   },
 });

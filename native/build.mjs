@@ -27,7 +27,7 @@ if (!has(cxx)) fail(`no C++ compiler found (tried \`${cxx}\`). Install g++ >= 11
 const nodeInclude = resolve(process.execPath, "..", "..", "include", "node");
 if (!existsSync(join(nodeInclude, "node_api.h")))
   fail(`Node's headers were not found at ${nodeInclude}. Use a Node.js distribution that ships include/node (the official builds do).`);
-const addonApi = require("node-addon-api").include_dir.replace(/"/g, "");
+const addonApi = dirname(require.resolve("node-addon-api/package.json"));
 
 mkdirSync(buildDir, { recursive: true });
 const generator = has("ninja") ? ["-G", "Ninja"] : [];
@@ -35,7 +35,7 @@ const sanitize = process.env.TESSERA_SANITIZE ? [`-DTESSERA_SANITIZE=${process.e
 const configure = spawnSync(
   "cmake",
   ["-S", here, "-B", buildDir, ...generator, `-DCMAKE_BUILD_TYPE=${buildType}`,
-   `-DNODE_INCLUDE_DIR=${nodeInclude}`, `-DNODE_ADDON_API_DIR=${resolve(here, addonApi)}`, ...sanitize],
+   `-DNODE_INCLUDE_DIR=${nodeInclude}`, `-DNODE_ADDON_API_DIR=${addonApi}`, ...sanitize],
   { encoding: "utf8" },
 );
 if (configure.status !== 0) {
@@ -43,9 +43,10 @@ if (configure.status !== 0) {
   fail(`CMake configuration failed (full log: ${join(buildDir, "configure.log")}):\n${(configure.stderr || configure.stdout).split("\n").slice(-15).join("\n")}`);
 }
 const jobs = String(Math.max(1, (await import("node:os")).availableParallelism()));
-const build = spawnSync("cmake", ["--build", buildDir, "--parallel", jobs], { stdio: ["ignore", "inherit", "pipe"], encoding: "utf8" });
+const build = spawnSync("cmake", ["--build", buildDir, "--parallel", jobs], { encoding: "utf8", maxBuffer: 1 << 28 });
+const log = `${build.stdout ?? ""}${build.stderr ?? ""}`;
 if (build.status !== 0) {
-  writeFileSync(join(buildDir, "build.log"), build.stderr ?? "");
-  const firstError = (build.stderr ?? "").split("\n").filter((l) => /error/i.test(l)).slice(0, 10).join("\n");
+  writeFileSync(join(buildDir, "build.log"), log);
+  const firstError = log.split("\n").filter((l) => /error/i.test(l)).slice(0, 10).join("\n");
   fail(`compiling the native core failed (full log: ${join(buildDir, "build.log")}). First errors:\n${firstError}`);
 }

@@ -166,6 +166,12 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<Addon>(ad);
   register_elementwise_ops(ad->ops);
   register_layout_ops(ad->ops);
+  register_creation_ops(ad->ops);
+  register_reduce_ops(ad->ops);
+  register_linalg_ops(ad->ops);
+  register_fast_ops(ad->ops);
+  register_random_ops(ad->ops);
+  register_fft_ops(ad->ops);
   Napi::Function ctor = TensorWrap::define(env);
   ad->tensor_ctor = Napi::Persistent(ctor);
   exports.Set("NativeTensor", ctor);
@@ -176,6 +182,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("memoryStats", Napi::Function::New(env, memory_stats));
   exports.Set("memoryControl", Napi::Function::New(env, memory_control));
   exports.Set("threads", Napi::Function::New(env, threads));
+  export_compile(env, exports);
+  export_io(env, exports);
   auto names = Napi::Array::New(env);
   uint32_t i = 0;
   for (auto& [name, fn] : ad->ops) names.Set(i++, name);

@@ -43,6 +43,15 @@ using OpTable = std::unordered_map<std::string, OpFn>;
 // Each op family adds its builders here (one registration function per binding/ops_*.cc file).
 void register_elementwise_ops(OpTable& t);
 void register_layout_ops(OpTable& t);
+void register_creation_ops(OpTable& t);
+void register_reduce_ops(OpTable& t);
+void register_linalg_ops(OpTable& t);
+void register_fast_ops(OpTable& t);
+void register_random_ops(OpTable& t);
+void register_fft_ops(OpTable& t);
+// Entry points that are not graph ops (files, compile) add their own exports.
+void export_compile(Napi::Env env, Napi::Object exports);
+void export_io(Napi::Env env, Napi::Object exports);
 
 struct Addon {
   Runtime rt;

@@ -1,0 +1,2 @@
+// Filled in by the compile work; see ARCHITECTURE.md.
+export {};

@@ -1,0 +1,2 @@
+// Filled in by the fast work; see ARCHITECTURE.md.
+export {};

@@ -1,0 +1,2 @@
+// Filled in by the fft work; see ARCHITECTURE.md.
+export {};

@@ -1,0 +1,2 @@
+// io: weights files.
+export {};

@@ -1,0 +1,2 @@
+// nn: Module and layers.
+export {};

@@ -1,0 +1,2 @@
+// Filled in by the linalg work; see ARCHITECTURE.md.
+export {};

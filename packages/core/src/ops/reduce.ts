@@ -1,0 +1,2 @@
+// Filled in by the reduce work; see ARCHITECTURE.md.
+export {};

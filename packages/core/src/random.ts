@@ -1,0 +1,2 @@
+// Filled in by the random work; see ARCHITECTURE.md.
+export {};
