@@ -1,0 +1,160 @@
+// The blocked GEMM driver (BLIS-style): B is packed into kc x nc panels shared by the threads,
+// each task packs an mc x kc block of A and runs the 6x16 microkernel over it. Block sizes fit
+// Zen 3: a kc x 16 B micro-panel (16 KiB) in L1, the mc x kc A block in L2, the B panel in L3.
+#include "backend/cpu/gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "backend/cpu/gemm_kernel.h"
+
+namespace tessera::cpu {
+
+namespace {
+
+constexpr int64_t kMC = 144;   // multiple of kMR
+constexpr int64_t kKC = 256;
+constexpr int64_t kNC = 4080;  // multiple of kNR
+// Below this many multiply-adds, threading costs more than it saves.
+constexpr int64_t kParallelMacs = int64_t(1) << 18;
+
+// Per-thread packing scratch, grown on demand and kept for the thread's life (a GEMM is called in
+// loops by models; reallocating megabytes per call would cost page faults every time).
+struct Scratch {
+  float* ptr = nullptr;
+  size_t cap = 0;
+  ~Scratch() { std::free(ptr); }
+  float* get(size_t n) {
+    if (n > cap) {
+      std::free(ptr);
+      cap = (n + 1023) & ~size_t(1023);
+      ptr = static_cast<float*>(std::aligned_alloc(64, cap * sizeof(float)));
+      if (!ptr) throw std::bad_alloc();
+    }
+    return ptr;
+  }
+};
+thread_local Scratch t_pack_a, t_pack_b;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Reads element (i, 0) of a strided column as float.
+std::vector<float> to_vector(const MatRef& v, int64_t n, int64_t stride) {
+  std::vector<float> out(n);
+  dispatch_float(v.dtype, "gemm operand", [&]<typename T>() {
+    const T* p = static_cast<const T*>(v.ptr);
+    for (int64_t i = 0; i < n; ++i) out[i] = to_f32(p[i * stride]);
+  });
+  return out;
+}
+
+// The mat-vec cases (memory-bound). Returns false when the strides suit neither kernel.
+bool try_gemv(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* c,
+              int64_t ldc, float alpha, bool accumulate) {
+  if (N == 1) {  // y = A x
+    if (A.cs != 1 && A.rs != 1) return false;
+    auto x = to_vector(B, K, B.rs);
+    if (A.cs == 1) gemv_dot(pool, M, K, A, x.data(), c, ldc, alpha, accumulate);
+    else gemv_axpy(pool, M, K, {A.ptr, A.dtype, A.cs, 1}, x.data(), c, ldc, alpha, accumulate);
+    return true;
+  }
+  if (M == 1) {  // y = x B
+    if (B.cs != 1 && B.rs != 1) return false;
+    auto x = to_vector(A, K, A.cs);
+    if (B.cs == 1) gemv_axpy(pool, N, K, B, x.data(), c, 1, alpha, accumulate);
+    else gemv_dot(pool, N, K, {B.ptr, B.dtype, B.cs, 1}, x.data(), c, 1, alpha, accumulate);
+    return true;
+  }
+  return false;
+}
+
+void blocked(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* c, int64_t ldc,
+             float alpha, bool accumulate) {
+  int64_t nt = M * N * K < kParallelMacs ? 1 : pool.size();
+  // Row blocks: at most kMC rows, and a multiple of the thread count of them so the threads get
+  // equal work; with fewer row blocks than threads the B panels are split too.
+  int64_t n_ic = ceil_div(M, kMC);
+  if (n_ic > 1 && n_ic % nt) n_ic = round_up(n_ic, nt);
+  int64_t mc = round_up(ceil_div(M, n_ic), kMR);
+  n_ic = ceil_div(M, mc);
+  int64_t n_js = n_ic >= nt ? 1 : ceil_div(nt, n_ic);
+  auto run = [&](int64_t tasks, const std::function<void(int64_t)>& fn) {
+    if (nt == 1) {
+      for (int64_t t = 0; t < tasks; ++t) fn(t);
+    } else {
+      pool.parallel_tasks(tasks, fn);
+    }
+  };
+  for (int64_t jc = 0; jc < N; jc += kNC) {
+    int64_t nc = std::min(kNC, N - jc), panels = ceil_div(nc, kNR);
+    int64_t js = std::min(n_js, panels);
+    for (int64_t pc = 0; pc < K; pc += kKC) {
+      int64_t kc = std::min(kKC, K - pc);
+      float* pb = t_pack_b.get(size_t(panels * kNR * kc));
+      int64_t per = ceil_div(panels, std::min(nt, panels));
+      run(ceil_div(panels, per), [&](int64_t t) {
+        for (int64_t p = t * per; p < std::min(panels, (t + 1) * per); ++p)
+          pack_b(B, pc, kc, jc + p * kNR, std::min<int64_t>(kNR, nc - p * kNR), pb + p * kNR * kc);
+      });
+      bool load_c = accumulate || pc > 0;
+      run(n_ic * js, [&](int64_t t) {
+        int64_t ic = t / js, part = t % js;
+        int64_t i0 = ic * mc, m = std::min(mc, M - i0);
+        int64_t p0 = panels * part / js, p1 = panels * (part + 1) / js;
+        float* pa = t_pack_a.get(size_t(round_up(m, kMR) * kc));
+        pack_a(A, i0, m, pc, kc, pa);
+        for (int64_t p = p0; p < p1; ++p) {
+          int64_t j = jc + p * kNR;
+          int nr = int(std::min<int64_t>(kNR, N - j));
+          const float* bp = pb + p * kNR * kc;
+          for (int64_t ir = 0; ir < m; ir += kMR)
+            microkernel(kc, pa + ir * kc, bp, c + (i0 + ir) * ldc + j, ldc, int(std::min<int64_t>(kMR, m - ir)), nr,
+                        alpha, load_c);
+        }
+      });
+    }
+  }
+}
+
+}  // namespace
+
+void gemm(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, const OutRef& C,
+          float alpha, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  // Half outputs accumulate in a float32 buffer and are rounded once at the end.
+  std::unique_ptr<float[]> tmp;
+  float* c = static_cast<float*>(C.ptr);
+  int64_t ldc = C.ld;
+  if (C.dtype != Dtype::Float32) {
+    tmp.reset(new float[size_t(M * N)]);
+    c = tmp.get();
+    ldc = N;
+    if (accumulate) {
+      dispatch_float(C.dtype, "gemm output", [&]<typename T>() {
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < N; ++j) c[i * N + j] = to_f32(static_cast<const T*>(C.ptr)[i * C.ld + j]);
+      });
+    }
+  }
+  if (K == 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i) std::fill(c + i * ldc, c + i * ldc + N, 0.0f);
+  } else if (!((M == 1 || N == 1) && try_gemv(pool, M, N, K, A, B, c, ldc, alpha, accumulate))) {
+    blocked(pool, M, N, K, A, B, c, ldc, alpha, accumulate);
+  }
+  if (tmp) {
+    dispatch_float(C.dtype, "gemm output", [&]<typename T>() {
+      T* o = static_cast<T*>(C.ptr);
+      pool.parallel_for(M, std::max<int64_t>(1, 8192 / N), [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i)
+          for (int64_t j = 0; j < N; ++j) o[i * C.ld + j] = from_f32<T>(c[i * N + j]);
+      });
+    });
+  }
+}
+
+}  // namespace tessera::cpu
