@@ -142,7 +142,6 @@ void microkernel(int64_t kc, const float* pa, const float* pb, float* c, int64_t
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
-    _mm_prefetch(reinterpret_cast<const char*>(pb + 8 * kNR), _MM_HINT_T0);
     __m256 a = _mm256_broadcast_ss(pa);
     c00 = _mm256_fmadd_ps(a, b0, c00);
     c01 = _mm256_fmadd_ps(a, b1, c01);
@@ -271,10 +270,14 @@ void gemv_axpy(ThreadPool& pool, int64_t n, int64_t K, const MatRef& M, const fl
 float fma_peak_loop(int64_t iterations) {
 #if TS_AVX2
   // 12 independent chains cover the FMA latency (4 cycles) times the FMA ports (2); the values
-  // converge to a fixed point, so nothing overflows or turns denormal.
+  // converge to a fixed point, so nothing overflows or turns denormal. Distinct starting values
+  // and the empty asm keep the compiler from merging identical chains.
   __m256 m = _mm256_set1_ps(0.999f), a = _mm256_set1_ps(0.001f);
-  __m256 c0 = _mm256_set1_ps(1.0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0,
-         c10 = c0, c11 = c0;
+  __m256 c0 = _mm256_set1_ps(1.0f), c1 = _mm256_set1_ps(1.1f), c2 = _mm256_set1_ps(1.2f), c3 = _mm256_set1_ps(1.3f),
+         c4 = _mm256_set1_ps(1.4f), c5 = _mm256_set1_ps(1.5f), c6 = _mm256_set1_ps(1.6f), c7 = _mm256_set1_ps(1.7f),
+         c8 = _mm256_set1_ps(1.8f), c9 = _mm256_set1_ps(1.9f), c10 = _mm256_set1_ps(2.0f), c11 = _mm256_set1_ps(2.1f);
+  __asm__ volatile("" : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5), "+x"(c6), "+x"(c7), "+x"(c8),
+                   "+x"(c9), "+x"(c10), "+x"(c11));
   for (int64_t i = 0; i < iterations; ++i) {
     c0 = _mm256_fmadd_ps(c0, m, a);
     c1 = _mm256_fmadd_ps(c1, m, a);
@@ -288,7 +291,6 @@ float fma_peak_loop(int64_t iterations) {
     c9 = _mm256_fmadd_ps(c9, m, a);
     c10 = _mm256_fmadd_ps(c10, m, a);
     c11 = _mm256_fmadd_ps(c11, m, a);
-    __asm__ volatile("" : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5));  // keep every chain
   }
   __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)),
                            _mm256_add_ps(_mm256_add_ps(c4, c5), _mm256_add_ps(c6, c7)));
