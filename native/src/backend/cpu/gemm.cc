@@ -1,6 +1,5 @@
-// The blocked GEMM driver (BLIS-style): B is packed into kc x nc panels shared by the threads,
-// each task packs an mc x kc block of A and runs the 6x16 microkernel over it. Block sizes fit
-// Zen 3: a kc x 16 B micro-panel (16 KiB) in L1, the mc x kc A block in L2, the B panel in L3.
+// The blocked GEMM driver (BLIS-style loops, 6x16 microkernel). Block sizes fit Zen 3: a kc x 16
+// B micro-panel (16 KiB) in L1, the mc x kc A block (144 KiB) in L2, the kc x nc B panel in L3.
 #include "backend/cpu/gemm.h"
 
 #include <algorithm>
@@ -72,42 +71,23 @@ bool try_gemv(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A
   return false;
 }
 
-void blocked(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* c, int64_t ldc,
-             float alpha, bool accumulate) {
-  int64_t nt = M * N * K < kParallelMacs ? 1 : pool.size();
-  // Row blocks: at most kMC rows, and a multiple of the thread count of them so the threads get
-  // equal work; with fewer row blocks than threads the B panels are split too.
-  int64_t n_ic = ceil_div(M, kMC);
-  if (n_ic > 1 && n_ic % nt) n_ic = round_up(n_ic, nt);
-  int64_t mc = round_up(ceil_div(M, n_ic), kMR);
-  n_ic = ceil_div(M, mc);
-  int64_t n_js = n_ic >= nt ? 1 : ceil_div(nt, n_ic);
-  auto run = [&](int64_t tasks, const std::function<void(int64_t)>& fn) {
-    if (nt == 1) {
-      for (int64_t t = 0; t < tasks; ++t) fn(t);
-    } else {
-      pool.parallel_tasks(tasks, fn);
-    }
-  };
+// One thread's GEMM over a block of C: the BLIS loops (jc, pc, ic, jr, ir) with its own packing.
+void blocked_serial(int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* c, int64_t ldc,
+                    float alpha, bool accumulate) {
+  int64_t mc = round_up(ceil_div(M, ceil_div(M, kMC)), kMR);  // equal row blocks of at most kMC
   for (int64_t jc = 0; jc < N; jc += kNC) {
     int64_t nc = std::min(kNC, N - jc), panels = ceil_div(nc, kNR);
-    int64_t js = std::min(n_js, panels);
     for (int64_t pc = 0; pc < K; pc += kKC) {
       int64_t kc = std::min(kKC, K - pc);
       float* pb = t_pack_b.get(size_t(panels * kNR * kc));
-      int64_t per = ceil_div(panels, std::min(nt, panels));
-      run(ceil_div(panels, per), [&](int64_t t) {
-        for (int64_t p = t * per; p < std::min(panels, (t + 1) * per); ++p)
-          pack_b(B, pc, kc, jc + p * kNR, std::min<int64_t>(kNR, nc - p * kNR), pb + p * kNR * kc);
-      });
+      for (int64_t p = 0; p < panels; ++p)
+        pack_b(B, pc, kc, jc + p * kNR, std::min<int64_t>(kNR, nc - p * kNR), pb + p * kNR * kc);
       bool load_c = accumulate || pc > 0;
-      run(n_ic * js, [&](int64_t t) {
-        int64_t ic = t / js, part = t % js;
-        int64_t i0 = ic * mc, m = std::min(mc, M - i0);
-        int64_t p0 = panels * part / js, p1 = panels * (part + 1) / js;
-        float* pa = t_pack_a.get(size_t(round_up(m, kMR) * kc));
+      for (int64_t i0 = 0; i0 < M; i0 += mc) {
+        int64_t m = std::min(mc, M - i0);
+        float* pa = t_pack_a.get(size_t(round_up(m, kMR) * kc + 8));  // + 8: pack_a's vector stores run 2 past
         pack_a(A, i0, m, pc, kc, pa);
-        for (int64_t p = p0; p < p1; ++p) {
+        for (int64_t p = 0; p < panels; ++p) {
           int64_t j = jc + p * kNR;
           int nr = int(std::min<int64_t>(kNR, N - j));
           const float* bp = pb + p * kNR * kc;
@@ -115,8 +95,36 @@ void blocked(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A,
             microkernel(kc, pa + ir * kc, bp, c + (i0 + ir) * ldc + j, ldc, int(std::min<int64_t>(kMR, m - ir)), nr,
                         alpha, load_c);
         }
-      });
+      }
     }
+  }
+}
+
+MatRef offset(const MatRef& x, int64_t i, int64_t j) {
+  return {static_cast<const char*>(x.ptr) + (i * x.rs + j * x.cs) * int64_t(itemsize(x.dtype)), x.dtype, x.rs, x.cs};
+}
+
+// Splits C into one block per thread, by columns when there are enough (each thread then packs
+// only its own B panels), else by rows. The threads share nothing and never wait on each other:
+// one parallel region per GEMM, which also keeps a descheduled thread from stalling the other.
+void blocked(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* c, int64_t ldc,
+             float alpha, bool accumulate) {
+  int64_t nt = M * N * K < kParallelMacs ? 1 : pool.size();
+  int64_t col_tasks = std::min(nt, ceil_div(N, 4 * kNR)), row_tasks = std::min(nt, ceil_div(M, 4 * kMR));
+  if (col_tasks >= row_tasks && col_tasks > 1) {
+    int64_t per = round_up(ceil_div(N, col_tasks), kNR);
+    pool.parallel_tasks(ceil_div(N, per), [&](int64_t t) {
+      int64_t j0 = t * per, n = std::min(per, N - j0);
+      blocked_serial(M, n, K, A, offset(B, 0, j0), c + j0, ldc, alpha, accumulate);
+    });
+  } else if (row_tasks > 1) {
+    int64_t per = round_up(ceil_div(M, row_tasks), kMR);
+    pool.parallel_tasks(ceil_div(M, per), [&](int64_t t) {
+      int64_t i0 = t * per, m = std::min(per, M - i0);
+      blocked_serial(m, N, K, offset(A, i0, 0), B, c + i0 * ldc, ldc, alpha, accumulate);
+    });
+  } else {
+    blocked_serial(M, N, K, A, B, c, ldc, alpha, accumulate);
   }
 }
 

@@ -73,7 +73,26 @@ void pack_a_t(const T* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, float*
     } else if (cs == 1 && mr == kMR) {
       const T* rows[kMR];
       for (int r = 0; r < kMR; ++r) rows[r] = src + r * rs;
-      for (int64_t k = 0; k < kc; ++k)
+      int64_t k = 0;
+#if TS_AVX2
+      // 8 k-steps at a time: six row vectors (two zero rows) transposed; each 8-wide store puts 6
+      // values in place and 2 junk ones that the next store overwrites (the buffer has slack).
+      for (; k + 8 <= kc; k += 8) {
+        __m256 r0 = ld8(rows[0] + k), r1 = ld8(rows[1] + k), r2 = ld8(rows[2] + k), r3 = ld8(rows[3] + k),
+               r4 = ld8(rows[4] + k), r5 = ld8(rows[5] + k), r6 = _mm256_setzero_ps(), r7 = r6;
+        transpose8(r0, r1, r2, r3, r4, r5, r6, r7);
+        float* d = dst + k * kMR;
+        _mm256_storeu_ps(d, r0);
+        _mm256_storeu_ps(d + kMR, r1);
+        _mm256_storeu_ps(d + 2 * kMR, r2);
+        _mm256_storeu_ps(d + 3 * kMR, r3);
+        _mm256_storeu_ps(d + 4 * kMR, r4);
+        _mm256_storeu_ps(d + 5 * kMR, r5);
+        _mm256_storeu_ps(d + 6 * kMR, r6);
+        _mm256_storeu_ps(d + 7 * kMR, r7);
+      }
+#endif
+      for (; k < kc; ++k)
         for (int r = 0; r < kMR; ++r) dst[k * kMR + r] = ld1(rows[r] + k);
     } else {
       for (int64_t k = 0; k < kc; ++k)

@@ -16,6 +16,7 @@ void microkernel(int64_t kc, const float* pa, const float* pb, float* c, int64_t
                  bool load_c);
 
 // Packs rows [i0, i0 + mc) x cols [k0, k0 + kc) of A into kMR-row panels (zero-padded).
+// dst needs 8 floats of slack past the panels.
 void pack_a(const MatRef& A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst);
 // Packs rows [k0, k0 + kc) x cols [j0, j0 + nc) of B into kNR-column panels (zero-padded).
 void pack_b(const MatRef& B, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* dst);
