@@ -83,7 +83,7 @@ export interface NormalOptions {
 /**
  * Normal samples with mean `loc` and standard deviation `scale`, by inverse erf (as JAX and MLX):
  * the top 23 bits of each word give u on the midpoints of 2^23 equal cells of (-1, 1) and the
- * sample is loc + scale * sqrt(2) * erfinv(u); so |sample - loc| <= 5.4 scale. Halves are
+ * sample is loc + scale * sqrt(2) * erfinv(u); so |sample - loc| <= 5.3 scale. Halves are
  * generated in float32 and cast.
  */
 export function normal(shape: readonly number[] = [], opts: NormalOptions = {}): Tensor {

@@ -36,7 +36,7 @@ class RandomUniform : public Primitive {
 };
 
 // Normal by inverse erf: the top 23 bits give u on the 2^23 midpoints of (-1, 1), symmetric and
-// never +-1, and z = sqrt(2) erfinv(u) (as JAX and MLX; |z| <= 5.4). One word per element.
+// never +-1, and z = sqrt(2) erfinv(u) (as JAX and MLX; |z| <= 5.3). One word per element.
 class RandomNormal : public Primitive {
  public:
   RandomNormal(double loc, double scale) : loc_(loc), scale_(scale) {}
