@@ -9,27 +9,26 @@
 //    uniform([6]) reshaped, and the first N elements of a draw of 2N equal a draw of N;
 //  - different keys (e.g. the rows of split()) give unrelated streams.
 // Without a `key` option the functions draw from a default key kept in this module (the one
-// piece of module state here): each call splits it in two, keeps one half as the new default and
-// uses the other, as MLX does. It is seeded from the clock when first used; seed(n) resets it.
+// piece of module state here, two uint32 words): each call splits it in two, keeps one half as the
+// new default and uses the other, as MLX does. It is seeded from the clock when first used;
+// seed(n) resets it to key(n).
 import { checkDType, isFloating } from "./dtype.js";
 import type { DType } from "./dtype.js";
-import { keep } from "./scope.js";
 import { callOp, Tensor, tensor } from "./tensor.js";
 import { less } from "./ops/elementwise.js";
 
-let defaultKey: Tensor | undefined;
+let defaultKey: [number, number] | undefined;
 
 /** A key from an integer seed in [0, 2^53): [floor(seed / 2^32), seed mod 2^32], as JAX and MLX. */
 export function key(seed: number): Tensor {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`random.key: seed must be a non-negative integer below 2^53, got ${String(seed)}`);
-  return tensor(new Uint32Array([Math.floor(seed / 2 ** 32), seed % 2 ** 32]));
+  return tensor(Uint32Array.from(seedWords(seed)));
 }
 
 /** Resets the default key (used when no `key` option is given) to key(n). */
 export function seed(n: number): void {
-  const k = keep(key(n));
-  defaultKey?.dispose();
-  defaultKey = k;
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`random.seed: seed must be a non-negative integer below 2^53, got ${String(n)}`);
+  defaultKey = seedWords(n);
 }
 
 /** `num` new keys from `key`, as a uint32 tensor [num, 2] (row j is word 2j, 2j + 1 of key's stream). */
@@ -153,17 +152,37 @@ function keyOrNext(k: Tensor | undefined, op: string): Tensor {
   return k === undefined ? nextKey() : checkKey(k, op);
 }
 
-// Splits the default key: one half becomes the new default, the other is used (lazily, no eval).
+// The default key lives in JS as two words and is split here with the same hash the native
+// stream uses (threefry2x32 of counters (0, 0) and (1, 0), i.e. split(key)[0] and [1]), so no
+// graph chain grows across calls and no evaluation is needed.
 function nextKey(): Tensor {
-  defaultKey ??= keep(key(Date.now()));
-  const pair = split(defaultKey);
-  const row = (i: number) => callOp("slice", [pair], { start: [i, 0], stop: [i + 1, 2], step: [1, 1] }).reshape([2]);
-  const next = keep(row(0));
-  const used = row(1);
-  defaultKey.dispose();
-  pair.dispose();
-  defaultKey = next;
-  return used;
+  defaultKey ??= seedWords(Date.now());
+  const [k0, k1] = defaultKey;
+  defaultKey = threefryJs(k0, k1, 0, 0);
+  return tensor(Uint32Array.from(threefryJs(k0, k1, 1, 0)));
+}
+
+function seedWords(seed: number): [number, number] {
+  return [Math.floor(seed / 2 ** 32) >>> 0, seed % 2 ** 32 >>> 0];
+}
+
+const ROTATIONS = [13, 15, 26, 6, 17, 29, 16, 24];
+
+// Threefry-2x32, 20 rounds, on one counter pair (the native kernel's algorithm, for the default key).
+function threefryJs(k0: number, k1: number, c0: number, c1: number): [number, number] {
+  const ks = [k0 >>> 0, k1 >>> 0, (0x1bd11bda ^ k0 ^ k1) >>> 0];
+  let x0 = (c0 + ks[0]) >>> 0;
+  let x1 = (c1 + ks[1]) >>> 0;
+  for (let g = 0; g < 5; g++) {
+    for (let j = 0; j < 4; j++) {
+      const r = ROTATIONS[(g & 1) * 4 + j];
+      x0 = (x0 + x1) >>> 0;
+      x1 = (((x1 << r) | (x1 >>> (32 - r))) ^ x0) >>> 0;
+    }
+    x0 = (x0 + ks[(g + 1) % 3]) >>> 0;
+    x1 = (x1 + ks[(g + 2) % 3] + g + 1) >>> 0;
+  }
+  return [x0, x1];
 }
 
 function checkShape(shape: unknown, op: string): number[] {

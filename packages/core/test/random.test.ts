@@ -120,6 +120,17 @@ describe("counter-based determinism", () => {
     random.uniform([1]);
     random.uniform([1]);
     expect(f32(random.uniform([4]))).toEqual(b2);
+    expect(() => random.seed(-2)).toThrow("random.seed: seed must be a non-negative integer below 2^53, got -2");
+  });
+
+  it("the default key advances as split(key)[0] and draws with split(key)[1], as MLX", () => {
+    random.seed(2 ** 40 + 11);
+    const d1 = f32(random.normal([3]));
+    const d2 = f32(random.uniform([3]));
+    const s1 = u32(random.split(random.key(2 ** 40 + 11)));
+    expect(d1).toEqual(f32(random.normal([3], { key: keyOf(s1[2], s1[3]) })));
+    const s2 = u32(random.split(keyOf(s1[0], s1[1])));
+    expect(d2).toEqual(f32(random.uniform([3], { key: keyOf(s2[2], s2[3]) })));
   });
 });
 
