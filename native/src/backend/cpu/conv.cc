@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 #include "backend/cpu/gemm.h"
 #include "tessera/primitives/linalg.h"
@@ -24,39 +27,57 @@ Geometry geometry(const Array& x, const Array& w, const Array& out, const ConvPa
   return g;
 }
 
+// acc[0:n] += x[0:n] * w[0:n]: a tap of a depthwise conv over a run of channels.
+inline void tap(float* acc, const float* x, const float* w, int64_t n) {
+  int64_t c = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  for (; c + 8 <= n; c += 8)
+    _mm256_storeu_ps(acc + c, _mm256_fmadd_ps(_mm256_loadu_ps(x + c), _mm256_loadu_ps(w + c), _mm256_loadu_ps(acc + c)));
+#endif
+  for (; c < n; ++c) acc[c] += x[c] * w[c];
+}
+
+// One input channel per group: out[o] = sum over taps of x[c = o / mult] * w[o, tap]. The input is
+// read as float32 rows (halves converted once), channels in blocks that keep the accumulators in L1.
 template <typename T>
 void depthwise(ThreadPool& pool, const Geometry& g, const ConvParams& p, const T* x, const T* w, T* out) {
-  int64_t mult = g.cout / g.cin;
+  int64_t mult = g.cout / g.cin, taps = g.kh * g.kw;
   // Weights as [KH, KW, Cout] floats, so a tap is one contiguous vector over output channels.
-  std::vector<float> wt(size_t(g.kh * g.kw * g.cout));
+  std::vector<float> wt(size_t(taps * g.cout));
   for (int64_t o = 0; o < g.cout; ++o)
-    for (int64_t t = 0; t < g.kh * g.kw; ++t) wt[t * g.cout + o] = load(w[o * g.kh * g.kw + t]);
-  pool.parallel_for(g.n * g.ho, std::max<int64_t>(1, 8192 / std::max<int64_t>(g.wo * g.cout * g.kh * g.kw, 1)),
+    for (int64_t t = 0; t < taps; ++t) wt[t * g.cout + o] = load(w[o * taps + t]);
+  std::vector<float> xf;
+  const float* xs = reinterpret_cast<const float*>(x);
+  if (!std::is_same_v<T, float> || mult != 1) {  // float32 input with each channel repeated mult times
+    xf.resize(size_t(g.n * g.h * g.w * g.cout));
+    pool.parallel_for(g.n * g.h * g.w, 4096, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        for (int64_t o = 0; o < g.cout; ++o) xf[i * g.cout + o] = load(x[i * g.cin + o / mult]);
+    });
+    xs = xf.data();
+  }
+  constexpr int64_t kBlock = 256;
+  pool.parallel_for(g.n * g.ho, std::max<int64_t>(1, 8192 / std::max<int64_t>(g.wo * g.cout * taps, 1)),
                     [&](int64_t r0, int64_t r1) {
-    std::vector<float> acc(size_t(g.cout)), xin(size_t(g.cout));
+    alignas(32) float acc[kBlock];
     for (int64_t r = r0; r < r1; ++r) {
       int64_t n = r / g.ho, oh = r % g.ho;
       for (int64_t ow = 0; ow < g.wo; ++ow) {
-        std::fill(acc.begin(), acc.end(), 0.0f);
-        for (int64_t i = 0; i < g.kh; ++i) {
-          int64_t ih = oh * p.stride[0] - p.pad_lo[0] + i * p.dilation[0];
-          if (ih < 0 || ih >= g.h) continue;
-          for (int64_t j = 0; j < g.kw; ++j) {
-            int64_t iw = ow * p.stride[1] - p.pad_lo[1] + j * p.dilation[1];
-            if (iw < 0 || iw >= g.w) continue;
-            const T* xp = x + ((n * g.h + ih) * g.w + iw) * g.cin;
-            const float* wp = wt.data() + (i * g.kw + j) * g.cout;
-            if (mult == 1 && std::is_same_v<T, float>) {
-              const float* xf = reinterpret_cast<const float*>(xp);
-              for (int64_t o = 0; o < g.cout; ++o) acc[o] += xf[o] * wp[o];
-            } else {
-              for (int64_t o = 0; o < g.cout; ++o) xin[o] = load(xp[o / mult]);
-              for (int64_t o = 0; o < g.cout; ++o) acc[o] += xin[o] * wp[o];
+        for (int64_t c0 = 0; c0 < g.cout; c0 += kBlock) {
+          int64_t nc = std::min(kBlock, g.cout - c0);
+          std::fill(acc, acc + nc, 0.0f);
+          for (int64_t i = 0; i < g.kh; ++i) {
+            int64_t ih = oh * p.stride[0] - p.pad_lo[0] + i * p.dilation[0];
+            if (ih < 0 || ih >= g.h) continue;
+            for (int64_t j = 0; j < g.kw; ++j) {
+              int64_t iw = ow * p.stride[1] - p.pad_lo[1] + j * p.dilation[1];
+              if (iw < 0 || iw >= g.w) continue;
+              tap(acc, xs + ((n * g.h + ih) * g.w + iw) * g.cout + c0, wt.data() + (i * g.kw + j) * g.cout + c0, nc);
             }
           }
+          T* op = out + (r * g.wo + ow) * g.cout + c0;
+          for (int64_t o = 0; o < nc; ++o) op[o] = store<T>(acc[o]);
         }
-        T* op = out + (r * g.wo + ow) * g.cout;
-        for (int64_t o = 0; o < g.cout; ++o) op[o] = store<T>(acc[o]);
       }
     }
   });

@@ -104,14 +104,16 @@ MatRef offset(const MatRef& x, int64_t i, int64_t j) {
   return {static_cast<const char*>(x.ptr) + (i * x.rs + j * x.cs) * int64_t(itemsize(x.dtype)), x.dtype, x.rs, x.cs};
 }
 
-// Splits C into one block per thread, by columns when there are enough (each thread then packs
-// only its own B panels), else by rows. The threads share nothing and never wait on each other:
-// one parallel region per GEMM, which also keeps a descheduled thread from stalling the other.
+// Splits C into one block per thread along its longer side: a thread packs all of the operand
+// it shares (A when splitting columns, B when splitting rows) and its own part of the other, so
+// splitting the longer side keeps the duplicated packing the smaller one. The threads share
+// nothing and never wait on each other: one parallel region per GEMM, which also keeps a
+// descheduled thread (on a busy machine) from stalling the other at a barrier.
 void blocked(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* c, int64_t ldc,
              float alpha, bool accumulate) {
   int64_t nt = M * N * K < kParallelMacs ? 1 : pool.size();
   int64_t col_tasks = std::min(nt, ceil_div(N, 4 * kNR)), row_tasks = std::min(nt, ceil_div(M, 4 * kMR));
-  if (col_tasks >= row_tasks && col_tasks > 1) {
+  if (col_tasks > 1 && (N >= M || row_tasks < 2)) {
     int64_t per = round_up(ceil_div(N, col_tasks), kNR);
     pool.parallel_tasks(ceil_div(N, per), [&](int64_t t) {
       int64_t j0 = t * per, n = std::min(per, N - j0);
