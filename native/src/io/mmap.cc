@@ -74,7 +74,9 @@ Array mapped_array(const std::shared_ptr<MappedFile>& file, uint64_t offset, con
   const uint8_t* src = file->data() ? file->data() + offset : nullptr;
   std::shared_ptr<Buffer> buf;
   if (bytes == 0) {
-    buf = std::make_shared<Buffer>(alloc, 0);
+    // Nothing to read: any valid address will do, and nothing is allocated.
+    static uint8_t none;
+    buf = std::make_shared<Buffer>(src ? const_cast<uint8_t*>(src) : &none, 0, std::shared_ptr<void>(file));
   } else if (reinterpret_cast<uintptr_t>(src) % itemsize(dtype) == 0) {
     // The buffer keeps the mapping alive; the pointer is const only by convention of the format.
     buf = std::make_shared<Buffer>(const_cast<uint8_t*>(src), bytes, std::shared_ptr<void>(file));
