@@ -359,3 +359,44 @@ describe("npz", () => {
     expectFileError(() => io.readNpy(npy), "bad.npy", /holds 44 data bytes but shape \[3, 4\] needs 48/);
   });
 });
+
+describe("corrupted files", () => {
+  // A small deterministic PRNG (mulberry32) so failures reproduce.
+  function rng(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const readers: [string, (p: string) => tc.Tensor[]][] = [
+    ["reference.safetensors", (p) => [...io.loadSafetensors(p).tensors.values()]],
+    ["model.gguf", (p) => { const g = io.readGGUF(p); return g.tensors.filter((t) => !t.type.startsWith("IQ")).map((t) => g.dequantize(t.name)); }],
+    ["whisper-tiny-ggml.bin", (p) => { const w = io.readWhisperGgml(p); return [w.melFilters, ...w.tensors.map((t) => w.dequantize(t.name))]; }],
+    ["arrays.npz", (p) => [...io.readNpz(p).tensors.values()]],
+    ["arrays_compressed.npz", (p) => [...io.readNpz(p).tensors.values()]],
+  ];
+
+  for (const [name, read] of readers)
+    it(`either loads or throws a WeightsFileError for mutated ${name}, never crashes`, () => {
+      const next = rng(name.length * 7919);
+      const original = readFileSync(fx(name));
+      let loaded = 0;
+      for (let i = 0; i < 60; i++) {
+        let b = Buffer.from(original);
+        const flips = 1 + Math.floor(next() * 4);
+        for (let k = 0; k < flips; k++) b[Math.floor(next() * b.length)] = Math.floor(next() * 256);
+        if (next() < 0.3) b = b.subarray(0, Math.floor(next() * b.length));
+        const p = writeTmp(`fuzz-${i}-${name}`, b);
+        try {
+          for (const t of read(p)) t.dataSync();
+          loaded++;
+        } catch (e) {
+          expect(e, (e as Error).stack).toBeInstanceOf(io.WeightsFileError);
+          expect((e as Error).message.startsWith(p)).toBe(true);
+        }
+      }
+      expect(loaded).toBeLessThan(60); // some mutations must have been caught
+    });
+});
