@@ -256,6 +256,10 @@ describe("GGUF", () => {
     expect(g.tensor("quant.IQ4_NL").shape).toEqual([1, 18]);
     expectFileError(() => g.dequantize("quant.IQ4_NL"), "model.gguf", /IQ4_NL is not supported yet/);
     expectFileError(() => g.tensor("nope"), "model.gguf", /no tensor named 'nope'/);
+    const kept = g.tensor("float.f32");
+    g.close();
+    expectFileError(() => g.tensor("float.f32"), "model.gguf", /the file was closed/);
+    expect(f32Bits(kept)).toEqual(exp.tensors["float.f32"].bits); // the tensor keeps the mapping alive
   });
 
   it("reads version 2 files", () => {

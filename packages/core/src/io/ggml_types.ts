@@ -91,6 +91,11 @@ export class GGMLTensors {
     return this.file.path;
   }
 
+  /** Drops this object's hold on the mapped file; tensors already taken from it stay valid. */
+  close(): void {
+    this.file.close();
+  }
+
   /** The info of tensor `name`; throws naming the file when it has none. */
   info(name: string): GGMLTensorInfo {
     const t = this.#byName.get(name);

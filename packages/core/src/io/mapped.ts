@@ -33,6 +33,7 @@ export class MappedFile {
   readonly path: string;
   readonly size: number;
   readonly #handle: NativeMappedFile;
+  #closed = false;
 
   constructor(path: string) {
     try {
@@ -46,11 +47,13 @@ export class MappedFile {
 
   /** A tensor over `shape` x `dtype` bytes at `offset` (zero-copy when the offset is aligned for the dtype). */
   tensor(offset: number, shape: readonly number[], dtype: DType): Tensor {
+    this.#checkOpen();
     return new Tensor(this.#handle.tensor(offset, shape, dtype));
   }
 
   /** A copy of `length` bytes at `offset`; throws naming the file when they lie outside it. */
   bytes(offset: number, length: number): Buffer {
+    this.#checkOpen();
     this.checkRange(offset, length, "bytes");
     return this.#handle.bytes(offset, length);
   }
@@ -62,7 +65,12 @@ export class MappedFile {
   }
 
   close(): void {
+    this.#closed = true;
     this.#handle.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new WeightsFileError(this.path, "the file was closed; read its tensors before closing it");
   }
 }
 
