@@ -162,7 +162,7 @@ describe("event loop", () => {
     const p2 = tc.eval(z);
     y.dispose(); // the worker keeps what it needs
     await Promise.all([pending, p2]);
-    const xv = (await x.data())[0];
+    const xv = Number((await x.data())[0]);
     expect((await z.data())[0]).toBeCloseTo(xv - 1, 6);
   });
 });
