@@ -146,6 +146,18 @@ describe("compile: results equal the uncompiled function", () => {
     expect(compileStats(cf).traces).toBe(5);
   });
 
+  it("handles empty, one-element and argument-free graphs", () => {
+    const chain = (x: Tensor) => tc.exp(tc.multiply(tc.add(x, 1), 2));
+    expect(expectSame(chain, randn([0, 5], 31)).fused).toBe(1);
+    expect(chain(randn([0, 5], 31)).shape).toEqual([0, 5]);
+    expectSame(chain, randn([1], 32));
+    expectSame(chain, randn([], 33));
+    const noArgs = compile(() => tc.sqrt(tc.add(tc.ones([3]), 3)));
+    expect(noArgs().tolist()).toEqual([2, 2, 2]);
+    expect(noArgs().tolist()).toEqual([2, 2, 2]);
+    expect(compileStats(noArgs).traces).toBe(1);
+  });
+
   it("accepts nested arrays and objects of tensors as arguments", () => {
     const fn = (p: { w: Tensor; b: Tensor[] }, x: Tensor) => tc.add(tc.multiply(x, p.w), tc.add(p.b[0], p.b[1]));
     const p = { w: randn([6], 25), b: [randn([6], 26), randn([1], 27)] };

@@ -95,15 +95,16 @@ void Fused::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
   const bool direct_out = out.dtype() == Dtype::Float32;
   const int n_tiles = n_in + n_slots_ + 1;  // inputs, step slots, and the result when it is a half
   const int64_t blocks = (n + kBlock - 1) / kBlock;
+  const int64_t tile_len = std::min(kBlock, n);  // small outputs need small tiles
 
   ctx.pool.parallel_for(blocks, n <= (1 << 14) ? blocks : 1, [&](int64_t b0, int64_t b1) {
-    std::unique_ptr<float[]> mem(new float[size_t(n_tiles) * kBlock]);
-    auto tile = [&](int t) { return mem.get() + int64_t(t) * kBlock; };
+    std::unique_ptr<float[]> mem(new float[size_t(n_tiles) * size_t(tile_len)]);
+    auto tile = [&](int t) { return mem.get() + int64_t(t) * tile_len; };
     std::vector<std::unique_ptr<Cursor>> cursors(n_in);
     for (int i = 0; i < n_in; ++i) {
       if (mode[i] == Mode::Scalar) {
         float v = dispatch_all(in[i].dtype(), [&]<typename T>() { return float(load(in[i].data<T>()[0])); });
-        std::fill(tile(i), tile(i) + kBlock, v);
+        std::fill(tile(i), tile(i) + tile_len, v);
       } else if (mode[i] == Mode::Gather) {
         cursors[i] = std::make_unique<Cursor>(in[i], out.shape());
         cursors[i]->seek(b0 * kBlock);
