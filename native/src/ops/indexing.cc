@@ -61,7 +61,12 @@ Array slice(const Array& a, const std::vector<int64_t>& start, const std::vector
 Array slice_update(const Array& a, const Array& update, const std::vector<int64_t>& start,
                    const std::vector<int64_t>& stop, const std::vector<int64_t>& step) {
   SliceRegion r = slice_region(a, start, stop, step, "sliceUpdate");
-  if (update.ndim() > a.ndim() || broadcast_shapes(update.shape(), r.shape, "sliceUpdate") != r.shape)
+  bool fits = update.ndim() <= a.ndim();
+  for (int i = 0; fits && i < update.ndim(); ++i) {
+    int64_t du = update.shape()[i], dr = r.shape[a.ndim() - update.ndim() + i];
+    fits = du == dr || du == 1;
+  }
+  if (!fits)
     op_error("sliceUpdate", "an update of shape " + shape_str(update.shape()) + " cannot be broadcast to the region " +
                                 shape_str(r.shape) + " of an array of shape " + shape_str(a.shape()));
   Array u = broadcast_to(astype(update, a.dtype()), r.shape);

@@ -48,6 +48,8 @@ Array transpose(const Array& a, std::vector<int64_t> axes) {
 }
 
 Array broadcast_to(const Array& a, const Shape& shape) {
+  for (auto d : shape)
+    if (d < 0) op_error("broadcastTo", "negative dimension in shape " + shape_str(shape));
   Shape b = broadcast_shapes(a.shape(), shape, "broadcastTo");
   if (b != shape)
     op_error("broadcastTo", "cannot broadcast shape " + shape_str(a.shape()) + " to " + shape_str(shape));

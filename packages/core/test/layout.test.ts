@@ -114,7 +114,7 @@ describe("sliceUpdate", () => {
 
   it("writes in place when the input is donatable, with the same values as a copy", () => {
     const make = () => tc.tidy(() => tc.add(tc.zeros([512, 256]), 2));
-    const u = tc.tensor([[1, 2, 3, 4]], { dtype: "float32" });
+    const u = tc.tensor([[1, 3, 4, 5]], { dtype: "float32" });
     tc.evalSync(u);
     const run = (donate: boolean) => {
       const a = make();
@@ -135,7 +135,7 @@ describe("sliceUpdate", () => {
     expect(copied.grew).toBeGreaterThanOrEqual(512 * 256 * 4);
     expect(donated.grew).toBeLessThan(512 * 256 * 4);
     expect(Array.from(donated.b)).toEqual(Array.from(copied.b));
-    for (const row of [7, 8]) expect(Array.from(copied.b.slice(row * 256 + 99, row * 256 + 105))).toEqual([2, 1, 2, 3, 4, 2]);
+    for (const row of [7, 8]) expect(Array.from(copied.b.slice(row * 256 + 99, row * 256 + 105))).toEqual([2, 1, 3, 4, 5, 2]);
     expect(copied.b.filter((v) => v !== 2).length).toBe(8);
     // The input held by JS is untouched.
     expect(copied.a!.every((v) => v === 2)).toBe(true);
@@ -246,7 +246,7 @@ describe("bad input", () => {
     expect(() => tc.repeat(a, [1, -1, 1], 1)).toThrow(/repeat: repeats must be non-negative, got -1/);
     expect(() => tc.repeat(a, [1, 2], 1)).toThrow(/repeat: got 2 repeat counts for an axis of size 3/);
     expect(() => tc.tile(a, [2, -1])).toThrow(/tile: repetitions must be non-negative, got -1/);
-    expect(() => tc.broadcastTo(a, [-2, 3])).toThrow(/non-negative|cannot broadcast/);
+    expect(() => tc.broadcastTo(a, [-2, 3])).toThrow(/broadcastTo: negative dimension in shape \[-2, 3\]/);
     expect(() => tc.reshape(a, [-2, 3])).toThrow(/reshape: negative dimension in shape \[-2, 3\]/);
     expect(() => tc.take(a, tc.tensor([0.5]))).toThrow(/take: indices must have an integer dtype, got float32/);
     expect(() => tc.take(a, tc.tensor([true]))).toThrow(/take: indices must have an integer dtype, got bool/);
