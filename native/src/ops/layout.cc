@@ -167,18 +167,18 @@ Array pad(const Array& a, const std::vector<int64_t>& widths, double value) {
   return Array(std::move(shape), a.dtype(), std::make_shared<Pad>(widths, value), {a});
 }
 
-// repeat and tile are broadcasts made contiguous: a size-r axis of stride 0 is inserted beside the
-// repeated one, the Copy kernel writes it out with memcpy'd runs, and a reshape merges the pair.
 Array repeat(const Array& a, int64_t repeats, std::optional<int64_t> axis) {
   if (repeats < 0) op_error("repeat", "repeats must be non-negative, got " + std::to_string(repeats));
   if (!axis) return repeat(flatten(a), repeats, 0);
   int ax = normalize_axis(*axis, a.ndim(), "repeat");
-  Shape wide = a.shape(), out = a.shape();
-  wide.insert(wide.begin() + ax + 1, repeats);
+  if (repeats == 1) return a;
+  Shape out = a.shape();
   out[ax] *= repeats;
-  return reshape(copy(broadcast_to(expand_dims(a, {ax + 1}), wide)), std::move(out));
+  return Array(std::move(out), a.dtype(), std::make_shared<Repeat>(ax, repeats), {a});
 }
 
+// tile is a broadcast made contiguous: a size-r axis of stride 0 goes before each axis, the Copy
+// kernel writes it out with memcpy'd runs, and a reshape merges the pairs.
 Array tile(const Array& a, const std::vector<int64_t>& reps) {
   for (auto r : reps)
     if (r < 0) op_error("tile", "repetitions must be non-negative, got " + std::to_string(r));

@@ -82,6 +82,19 @@ class Gather : public Primitive {
   const char* op_;
 };
 
+// Each element of in[0] repeated `repeats` times along `axis` (blocks of the trailing dims copied
+// whole, single elements filled).
+class Repeat : public Primitive {
+ public:
+  Repeat(int axis, int64_t repeats) : axis_(axis), repeats_(repeats) {}
+  const char* name() const override { return "Repeat"; }
+  void eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) override;
+
+ private:
+  int axis_;
+  int64_t repeats_;
+};
+
 // Inputs: a and update (already of the region's shape, possibly a broadcast view, a's dtype).
 // The output is `a` with the strided region start_/step_ replaced; a's buffer is reused in place
 // when nothing else holds `a` (Array::is_donatable).
