@@ -5,4 +5,5 @@
 #include "tessera/ops/elementwise.h"
 #include "tessera/ops/layout.h"
 #include "tessera/ops/fft.h"
+#include "tessera/ops/quant_gguf.h"
 #include "tessera/ops/random.h"
