@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
 import { expectClose, fromRef, loadFixture } from "../../../test/helpers/reference.js";
@@ -153,6 +156,25 @@ describe("sliceUpdate", () => {
     expect((view.dataSync() as Float32Array).every((v) => v === 5)).toBe(true);
     expect(tc.index(up, 1, 1).item()).toBe(9);
     expect(tc.index(up, 0, 0).item()).toBe(5);
+  });
+
+  it("never writes into memory-mapped weights", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-layout-"));
+    try {
+      const path = join(dir, "w.safetensors");
+      await tc.io.saveSafetensors(path, { w: tc.tidy(() => tc.add(tc.zeros([64, 64]), 3)) });
+      const bytes = readFileSync(path);
+      const weights = tc.io.loadSafetensors(path);
+      const w = weights.tensors.get("w")!;
+      weights.tensors.delete("w");
+      const up = tc.sliceUpdate(w, 8, [0, 0], [2, 2]);
+      w.dispose(); // the mapped buffer is held by nothing else now, but it is not ours to write
+      expect(tc.index(up, 1, 1).item()).toBe(8);
+      expect(tc.index(up, 2, 2).item()).toBe(3);
+      expect(readFileSync(path).equals(bytes)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
