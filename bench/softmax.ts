@@ -1,6 +1,7 @@
 // Softmax and last-axis sum over float32 rows, in GB/s, against the `copy` op (memcpy bandwidth)
 // of a tensor of the same size measured in the same run. Run: npx tsx bench/softmax.ts
-import * as tc from "@tessera/core";
+// The sources directly (as the tests do): the workspace root does not depend on @tessera/core.
+import * as tc from "../packages/core/src/index.js";
 import { report, timeIt } from "./lib.js";
 import type { BenchRow } from "./lib.js";
 

@@ -93,7 +93,7 @@ describe("long rows (SIMD, threading, row splitting)", () => {
       const s = tc.sum(ones.astype(dt), 1);
       expect(s.dtype).toBe(dt);
       expect(close((s.dataSync() as Float32Array)[0], n, dt === "float16" ? 1e-3 : 8e-3)).toBe(true);
-      expect(Array.from(tc.mean(ones.astype(dt), 1).dataSync())).toEqual([1, 1]);
+      expect(Array.from(tc.mean(ones.astype(dt), 1).dataSync() as Float32Array)).toEqual([1, 1]);
     }
   });
 
