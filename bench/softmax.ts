@@ -1,7 +1,8 @@
 // Softmax and last-axis sum over float32 rows, in GB/s, against the `copy` op (memcpy bandwidth)
 // of a tensor of the same size measured in the same run. Run: npx tsx bench/softmax.ts
-// The sources directly (as the tests do): the workspace root does not depend on @tessera/core.
-import * as tc from "../packages/core/src/index.js";
+// The built package (`tsc -b packages/core`): the workspace root does not depend on @tessera/core, and
+// tsx cannot load the sources' index.ts (esbuild rejects its re-export named `eval`).
+import * as tc from "../packages/core/dist/index.js";
 import { report, timeIt } from "./lib.js";
 import type { BenchRow } from "./lib.js";
 

@@ -112,16 +112,20 @@ describe("long rows (SIMD, threading, row splitting)", () => {
     }
   });
 
-  it("column reductions over many columns (blocks of outputs) match", () => {
-    const v = randoms(7 * 600, 9);
-    const x = tc.tensor(v, { shape: [7, 600] });
-    const ref = Array.from({ length: 600 }, (_, j) => { let s = 0; for (let i = 0; i < 7; i++) s += v[i * 600 + j]; return s; });
-    expectAllClose(tc.sum(x, 0).dataSync() as Float32Array, ref, 1e-6, 0, "sum axis 0");
-    const am = tc.argmax(x, 0).dataSync() as Int32Array;
-    for (let j = 0; j < 600; j++) {
-      let best = 0;
-      for (let i = 1; i < 7; i++) if (v[i * 600 + j] > v[best * 600 + j]) best = i;
-      expect(am[j]).toBe(best);
+  it("column reductions (blocks of outputs, split reduced ranges) match", () => {
+    for (const [rows, cols] of [[7, 5000], [300, 70], [64, 1]] as const) {
+      const v = randoms(rows * cols, rows);
+      v[(rows - 1) * cols] = v[0] = 2; // a tie in column 0: the first row wins
+      const x = tc.tensor(v, { shape: [rows, cols] });
+      const ref = Array.from({ length: cols }, (_, j) => { let s = 0; for (let i = 0; i < rows; i++) s += v[i * cols + j]; return s; });
+      expectAllClose(tc.sum(x, 0).dataSync() as Float32Array, ref, 1e-5, 0, `sum axis 0 of [${rows}, ${cols}]`);
+      const am = tc.argmax(x, 0).dataSync() as Int32Array;
+      const mx = tc.max(x.reshape(1, rows, cols), 1).dataSync() as Float32Array;
+      for (let j = 0; j < cols; j++) {
+        let best = 0;
+        for (let i = 1; i < rows; i++) if (v[i * cols + j] > v[best * cols + j]) best = i;
+        if (am[j] !== best || mx[j] !== v[best * cols + j]) expect.fail(`argmax/max column ${j} of [${rows}, ${cols}]`);
+      }
     }
   });
 

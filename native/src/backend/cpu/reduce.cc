@@ -99,6 +99,7 @@ struct ArgR {
   using C = compute_t<T>;
   struct S { C v; int64_t i; };
   static constexpr bool kFast = false;
+  static constexpr bool kFastArg = std::is_same_v<T, float>;
   static S init() { return {C(0), -1}; }
   // First occurrence wins; the first NaN beats everything (NumPy).
   static bool better(C x, C v) {
@@ -111,6 +112,14 @@ struct ArgR {
   }
   static void combine(S& s, S o) {
     if (o.i >= 0 && (s.i < 0 || better(o.v, s.v))) s = o;
+  }
+  // A contiguous float32 run: the vectorized max (or min), then the first element equal to it.
+  static S fast_arg(const float* x, int64_t n, int64_t k0) {
+    float m = Max ? cpu::row_max_f32(x, n) : cpu::row_min_f32(x, n);
+    int64_t i = 0;
+    if (m != m) while (x[i] == x[i]) ++i;
+    else while (x[i] != m) ++i;
+    return {m, k0 + i};
   }
   static O finish(S s, int64_t) { return O(s.i); }
 };
@@ -180,7 +189,7 @@ struct Walker {
   std::vector<int64_t> idx;
   int64_t off = 0;
   Walker(const Dims& dims, int n, int64_t start = 0) : d(dims), nd(n), idx(std::max(n, 1), 0) {
-    for (int i = nd - 1; i >= 0; --i) {
+    for (int i = nd - 1; i >= 0 && start > 0; --i) {  // start > 0: no dim is empty
       idx[i] = start % d.shape[i];
       start /= d.shape[i];
       off += idx[i] * d.st[i];
@@ -214,6 +223,9 @@ void widen(const T* x, float* buf, int64_t n) {
 template <typename R, typename T>
 typename R::S reduce_run(const T* x, int64_t n, int64_t stride, int64_t k0) {
   typename R::S s = R::init();
+  if constexpr (requires { R::kFastArg; }) {
+    if constexpr (R::kFastArg) if (stride == 1 && n > 0) return R::fast_arg(x, n, k0);
+  }
   if constexpr (R::kFast) {
     if (stride == 1) {
       if constexpr (std::is_same_v<T, float>) {
@@ -269,25 +281,43 @@ void reduce_rows(const T* x, typename R::O* out, const Dims& kept, const Dims& r
 
 template <typename R, typename T>
 void reduce_columns(const T* x, typename R::O* out, const Dims& kept, const Dims& red, ThreadPool& pool) {
-  constexpr int64_t kBlock = 256;
-  int nk = int(kept.shape.size());
-  int64_t cols = kept.shape[nk - 1], blocks = (cols + kBlock - 1) / kBlock;
-  int64_t tasks = kept.size() / std::max<int64_t>(cols, 1) * blocks, n_red = red.size();
-  int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(n_red * std::min(cols, kBlock), 1));
+  using S = typename R::S;
+  // Whole kept rows up to 4096 columns per task, so consecutive reduced positions read on sequentially.
+  constexpr int64_t kMaxBlock = 4096;
+  int nk = int(kept.shape.size()), nr = int(red.shape.size());
+  int64_t cols = kept.shape[nk - 1], outer = kept.size() / std::max<int64_t>(cols, 1), n_red = red.size();
+  int64_t block = std::min(cols, kMaxBlock), blocks = (cols + block - 1) / block;
+  // Too few tasks for the pool (e.g. [N, D] over axis 0): split the reduced range too, combine after.
+  int64_t splits = 1;
+  if (outer * blocks < 4 * pool.size())
+    splits = std::clamp<int64_t>(4 * pool.size() / (outer * blocks), 1, std::max<int64_t>(1, n_red / 16));
+  int64_t per = (n_red + splits - 1) / splits, tasks = outer * blocks * splits;
+  std::unique_ptr<S[]> partial(splits > 1 ? new S[tasks * block] : nullptr);
+  int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(per * block, 1));
   pool.parallel_for(tasks, grain, [&](int64_t b, int64_t e) {
-    std::array<typename R::S, kBlock> acc;
+    std::unique_ptr<S[]> acc(new S[block]);
     for (int64_t t = b; t < e; ++t) {
-      int64_t ko = t / blocks, j0 = (t % blocks) * kBlock, n = std::min(kBlock, cols - j0);
+      int64_t ko = t / (blocks * splits), jb = t / splits % blocks, sp = t % splits;
+      int64_t j0 = jb * block, n = std::min(block, cols - j0), r0 = std::min(n_red, sp * per), r1 = std::min(n_red, r0 + per);
       const T* base = x + Walker(kept, nk - 1, ko).off + j0;
-      std::fill(acc.begin(), acc.begin() + n, R::init());
-      Walker ro(red, int(red.shape.size()));
-      for (int64_t r = 0; r < n_red; ++r, ro.next()) {
+      std::fill(acc.get(), acc.get() + n, R::init());
+      Walker ro(red, nr, r0);
+      for (int64_t r = r0; r < r1; ++r, ro.next()) {
         const T* p = base + ro.off;
         for (int64_t j = 0; j < n; ++j) R::step(acc[j], p[j], r);
       }
-      for (int64_t j = 0; j < n; ++j) out[ko * cols + j0 + j] = R::finish(acc[j], n_red);
+      if (splits > 1) std::copy(acc.get(), acc.get() + n, partial.get() + t * block);
+      else for (int64_t j = 0; j < n; ++j) out[ko * cols + j0 + j] = R::finish(acc[j], n_red);
     }
   });
+  if (splits == 1) return;
+  for (int64_t g = 0; g < outer * blocks; ++g) {  // the parts of one block, in reduced order
+    int64_t ko = g / blocks, j0 = g % blocks * block, n = std::min(block, cols - j0);
+    S* first = partial.get() + g * splits * block;
+    for (int64_t sp = 1; sp < splits; ++sp)
+      for (int64_t j = 0; j < n; ++j) R::combine(first[j], first[sp * block + j]);
+    for (int64_t j = 0; j < n; ++j) out[ko * cols + j0 + j] = R::finish(first[j], n_red);
+  }
 }
 
 template <typename R, typename T>

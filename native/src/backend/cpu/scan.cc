@@ -20,6 +20,23 @@ void scan(const T* x, T* out, int64_t outer, int64_t n, int64_t inner, bool reve
   constexpr int64_t kBlock = 256;
   int64_t blocks = (inner + kBlock - 1) / kBlock, tasks = outer * blocks;
   int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(n * std::min(inner, kBlock), 1));
+  if (inner == 1) {  // the scan runs along contiguous rows: one accumulator per row
+    pool.parallel_for(outer, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) {
+        const T* src = x + o * n;
+        T* dst = out + o * n;
+        A acc = A(0);
+        for (int64_t s = 0; s < n; ++s) {
+          int64_t i = reverse ? n - 1 - s : s;
+          A v = A(load(src[i]));
+          if (inclusive) acc += v;
+          dst[i] = store<T>(acc);
+          if (!inclusive) acc += v;
+        }
+      }
+    });
+    return;
+  }
   pool.parallel_for(tasks, grain, [&](int64_t b, int64_t e) {
     std::array<A, kBlock> acc;
     for (int64_t t = b; t < e; ++t) {

@@ -23,8 +23,8 @@ struct Lines {
     for (int i = axis + 1; i < int(s.size()); ++i) inner *= s[i];
   }
   int64_t count() const { return outer * inner; }
-  // Element offset of item i of line l, in a layout whose axis has length m.
-  int64_t at(int64_t l, int64_t i, int64_t m) const { return ((l / inner) * m + i) * inner + l % inner; }
+  // Offset of item 0 of line l in a layout whose axis has length m; items are `inner` apart.
+  int64_t base(int64_t l, int64_t m) const { return (l / inner) * m * inner + l % inner; }
 };
 
 // Runs fn(line, buffer of (value, index) pairs) for every line, lines split across the pool.
@@ -36,7 +36,8 @@ void for_each_line(const Array& x, const Lines& ln, ThreadPool& pool, F&& fn) {
   pool.parallel_for(ln.count(), grain, [&](int64_t b, int64_t e) {
     std::vector<std::pair<C, int32_t>> buf(size_t(ln.n));
     for (int64_t l = b; l < e; ++l) {
-      for (int64_t i = 0; i < ln.n; ++i) buf[i] = {load(src[ln.at(l, i, ln.n)]), int32_t(i)};
+      const T* line = src + ln.base(l, ln.n);
+      for (int64_t i = 0; i < ln.n; ++i) buf[i] = {load(line[i * ln.inner]), int32_t(i)};
       fn(l, buf);
     }
   });
@@ -60,13 +61,19 @@ void Sort::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
   dispatch_all(x.dtype(), [&]<typename T>() {
     using C = compute_t<T>;
     for_each_line<T>(x, ln, ctx.pool, [&](int64_t l, std::vector<std::pair<C, int32_t>>& buf) {
-      std::sort(buf.begin(), buf.end(), pair_less<C>);
+      // NaNs go to the end first (keeping their order), so the sort itself compares with plain `<`.
+      auto end = buf.end();
+      if constexpr (std::is_floating_point_v<C>)
+        end = std::stable_partition(buf.begin(), buf.end(), [](const auto& p) { return p.first == p.first; });
+      std::sort(buf.begin(), end, [](const auto& a, const auto& b) {
+        return a.first < b.first || (a.first == b.first && a.second < b.second);
+      });
       if (arg_) {
-        int32_t* dst = out.data<int32_t>();
-        for (int64_t i = 0; i < ln.n; ++i) dst[ln.at(l, i, ln.n)] = buf[i].second;
+        int32_t* dst = out.data<int32_t>() + ln.base(l, ln.n);
+        for (int64_t i = 0; i < ln.n; ++i) dst[i * ln.inner] = buf[i].second;
       } else {
-        T* dst = out.data<T>();
-        for (int64_t i = 0; i < ln.n; ++i) dst[ln.at(l, i, ln.n)] = store<T>(buf[i].first);
+        T* dst = out.data<T>() + ln.base(l, ln.n);
+        for (int64_t i = 0; i < ln.n; ++i) dst[i * ln.inner] = store<T>(buf[i].first);
       }
     });
   });
@@ -84,7 +91,7 @@ void TopK::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
     for_each_line<T>(x, ln, ctx.pool, [&](int64_t l, std::vector<std::pair<C, int32_t>>& buf) {
       auto greater = [](const auto& a, const auto& b) { return less_nan_last(b.first, a.first); };
       std::partial_sort(buf.begin(), buf.begin() + k, buf.end(), greater);
-      for (int64_t i = 0; i < k; ++i) dst[ln.at(l, i, k)] = store<T>(buf[i].first);
+      for (int64_t i = 0; i < k; ++i) dst[ln.base(l, k) + i * ln.inner] = store<T>(buf[i].first);
     });
   });
 }
@@ -100,7 +107,7 @@ void ArgPartition::eval_cpu(const std::vector<Array>& in, Array& out, Context& c
     using C = compute_t<T>;
     for_each_line<T>(x, ln, ctx.pool, [&](int64_t l, std::vector<std::pair<C, int32_t>>& buf) {
       std::nth_element(buf.begin(), buf.begin() + kth, buf.end(), pair_less<C>);
-      for (int64_t i = 0; i < ln.n; ++i) dst[ln.at(l, i, ln.n)] = buf[i].second;
+      for (int64_t i = 0; i < ln.n; ++i) dst[ln.base(l, ln.n) + i * ln.inner] = buf[i].second;
     });
   });
 }
