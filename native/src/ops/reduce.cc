@@ -15,7 +15,7 @@ Dtype reduce_dtype(ReduceOp op, Dtype in) {
     case ReduceOp::Sum: case ReduceOp::Prod:
       if (is_floating(in) || in == Dtype::Int64 || in == Dtype::UInt32) return in;
       return Dtype::Int32;
-    case ReduceOp::Mean: case ReduceOp::LogSumExp: return is_floating(in) ? in : Dtype::Float32;
+    case ReduceOp::Mean: case ReduceOp::Var: case ReduceOp::LogSumExp: return is_floating(in) ? in : Dtype::Float32;
     case ReduceOp::ArgMax: case ReduceOp::ArgMin: return Dtype::Int32;
     case ReduceOp::Max: case ReduceOp::Min: return in;
   }
@@ -50,14 +50,14 @@ int64_t reduced_count(const Shape& shape, const std::vector<int>& axes) {
   return n;
 }
 
-Array reduce(ReduceOp op, const Array& a, const OptAxes& axes, bool keepdims) {
+Array reduce(ReduceOp op, const Array& a, const OptAxes& axes, bool keepdims, int64_t ddof = 0) {
   const char* name = reduce_op_name(op);
   auto ax = reduce_axes(a, axes, name);
   Shape kd = kept_shape(a.shape(), ax, true);
   bool needs_value = op == ReduceOp::Max || op == ReduceOp::Min || op == ReduceOp::ArgMax || op == ReduceOp::ArgMin;
   if (needs_value && reduced_count(a.shape(), ax) == 0)
     op_error(name, "cannot reduce an empty axis of an array of shape " + shape_str(a.shape()) + " (no identity)");
-  Array out(kd, reduce_dtype(op, a.dtype()), std::make_shared<Reduce>(op, ax), {a});
+  Array out(kd, reduce_dtype(op, a.dtype()), std::make_shared<Reduce>(op, ax, ddof), {a});
   return keepdims ? out : reshape(out, kept_shape(a.shape(), ax, false));
 }
 
@@ -74,7 +74,7 @@ Dtype float_result(Dtype dt) { return is_floating(dt) ? dt : Dtype::Float32; }
 }  // namespace
 
 const char* reduce_op_name(ReduceOp op) {
-  static const char* names[] = {"sum", "prod", "max", "min", "mean", "argmax", "argmin", "logsumexp"};
+  static const char* names[] = {"sum", "prod", "max", "min", "mean", "var", "argmax", "argmin", "logsumexp"};
   return names[int(op)];
 }
 
@@ -93,15 +93,8 @@ Array argmin(const Array& a, std::optional<int64_t> axis, bool keepdims) {
   return arg_reduce(ReduceOp::ArgMin, a, axis, keepdims);
 }
 
-// Two passes in float32 (mean, then the mean of squared deviations), which keeps it accurate.
 Array var(const Array& a, const OptAxes& axes, bool keepdims, int64_t ddof) {
-  auto ax = reduce_axes(a, axes, "var");
-  std::vector<int64_t> ax64(ax.begin(), ax.end());
-  Array x = astype(a, float_compute(a.dtype()));
-  Array d = binary(BinaryOp::Sub, x, mean(x, ax64, true));
-  Array ss = sum(unary(UnaryOp::Square, d), ax64, keepdims);
-  double denom = std::max<double>(double(reduced_count(a.shape(), ax) - ddof), 0.0);
-  return astype(binary(BinaryOp::Div, ss, scalar(denom, Dtype::Float32)), float_result(a.dtype()));
+  return reduce(ReduceOp::Var, a, axes, keepdims, ddof);
 }
 
 // The last axis has its own kernel; other axes compose max, exp, sum and divide in float32.

@@ -66,20 +66,29 @@ describe("long rows (SIMD, threading, row splitting)", () => {
     for (const [rows, n] of [[5, 4099], [1, 200_001]] as const) {
       const v = randoms(rows * n, n);
       const x = tc.tensor(v, { shape: [rows, n] });
-      const ref = { sum: [] as number[], max: [] as number[], min: [] as number[], lse: [] as number[] };
+      const ref = { sum: [] as number[], max: [] as number[], min: [] as number[], lse: [] as number[], var: [] as number[] };
       for (let r = 0; r < rows; r++) {
         const row = v.subarray(r * n, (r + 1) * n);
         let s = 0, m = -Infinity, lo = Infinity;
         for (const y of row) { s += y; m = Math.max(m, y); lo = Math.min(lo, y); }
         let e = 0;
         for (const y of row) e += Math.exp(y - m);
-        ref.sum.push(s); ref.max.push(m); ref.min.push(lo); ref.lse.push(m + Math.log(e));
+        let ss = 0;
+        for (const y of row) ss += (y - s / n) ** 2;
+        ref.sum.push(s); ref.max.push(m); ref.min.push(lo); ref.lse.push(m + Math.log(e)); ref.var.push(ss / (n - 1));
       }
       expectAllClose(tc.sum(x, -1).dataSync() as Float32Array, ref.sum, 1e-5, 0, `sum ${n}`);
       expectAllClose(tc.mean(x, 1).dataSync() as Float32Array, ref.sum.map((s) => s / n), 1e-5, 0, `mean ${n}`);
       expectAllClose(tc.max(x, 1).dataSync() as Float32Array, ref.max, 0, 0, `max ${n}`);
       expectAllClose(tc.min(x, 1).dataSync() as Float32Array, ref.min, 0, 0, `min ${n}`);
       expectAllClose(tc.logsumexp(x, 1).dataSync() as Float32Array, ref.lse, 1e-5, 0, `logsumexp ${n}`);
+      expectAllClose(tc.var(x, 1, false, 1).dataSync() as Float32Array, ref.var, 1e-4, 0, `var ${n}`);
+      // The same numbers as columns of a row-major [n, rows] (the column loop, its range split) and as
+      // strided rows of its transposed view.
+      const cols = tc.copy(x.T);
+      expectAllClose(tc.var(cols, 0, false, 1).dataSync() as Float32Array, ref.var, 1e-4, 0, `var of columns ${n}`);
+      expectAllClose(tc.sum(cols, 0).dataSync() as Float32Array, ref.sum, 1e-5, 0, `sum of columns ${n}`);
+      expectAllClose(tc.logsumexp(cols.T, 1).dataSync() as Float32Array, ref.lse, 1e-5, 0, `logsumexp strided ${n}`);
       // Every axis at once of a contiguous array is one long row too.
       expect(tc.sum(x).item()).toBeCloseTo(ref.sum.reduce((a, b) => a + b, 0), -Math.log10(n * rows * 1e-6));
     }

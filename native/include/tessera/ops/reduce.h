@@ -16,7 +16,7 @@ Array max(const Array& a, const OptAxes& axes = std::nullopt, bool keepdims = fa
 Array min(const Array& a, const OptAxes& axes = std::nullopt, bool keepdims = false);
 Array mean(const Array& a, const OptAxes& axes = std::nullopt, bool keepdims = false);
 Array logsumexp(const Array& a, const OptAxes& axes = std::nullopt, bool keepdims = false);
-// Variance with `ddof` delta degrees of freedom (divides by n - ddof), computed in float32.
+// Variance with `ddof` delta degrees of freedom (divides by n - ddof), accumulated in float32.
 Array var(const Array& a, const OptAxes& axes = std::nullopt, bool keepdims = false, int64_t ddof = 0);
 // Index (int32) of the first largest/smallest element along `axis`, or of the flattened array.
 Array argmax(const Array& a, std::optional<int64_t> axis = std::nullopt, bool keepdims = false);

@@ -8,14 +8,14 @@
 
 namespace tessera {
 
-enum class ReduceOp { Sum, Prod, Max, Min, Mean, ArgMax, ArgMin, LogSumExp };
+enum class ReduceOp { Sum, Prod, Max, Min, Mean, Var, ArgMax, ArgMin, LogSumExp };
 const char* reduce_op_name(ReduceOp op);
 
 // Output dtype per op: Sum/Prod of bool and small ints give int32 (int64, uint32 keep theirs);
-// Mean and LogSumExp of ints give float32; ArgMax/ArgMin give int32; floats keep their dtype.
+// Mean, Var and LogSumExp of ints give float32 (Var divides by n - ddof); ArgMax/ArgMin give int32; floats keep their dtype.
 class Reduce : public Primitive {
  public:
-  Reduce(ReduceOp op, std::vector<int> axes) : op_(op), axes_(std::move(axes)) {}
+  Reduce(ReduceOp op, std::vector<int> axes, int64_t ddof = 0) : op_(op), axes_(std::move(axes)), ddof_(ddof) {}
   const char* name() const override { return reduce_op_name(op_); }
   void eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) override;
   ReduceOp op() const { return op_; }
@@ -24,6 +24,7 @@ class Reduce : public Primitive {
  private:
   ReduceOp op_;
   std::vector<int> axes_;
+  int64_t ddof_;
 };
 
 // Softmax over the last axis (other axes are composed by the op builder). Floating dtypes only.

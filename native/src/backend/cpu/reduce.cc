@@ -37,7 +37,7 @@ struct SumR {
   }
   static void combine(S& s, S o) { s += o; }
   static S fast(const float* x, int64_t n) { return cpu::row_sum_f32(x, n); }
-  static O finish(S s, int64_t) { return store<O>(s); }
+  static O finish(S s, double) { return store<O>(s); }
 };
 
 template <typename T>
@@ -50,7 +50,7 @@ struct ProdR {
     if constexpr (is_float_v<T>) s *= load(x); else s *= S(int64_t(x));
   }
   static void combine(S& s, S o) { s *= o; }
-  static O finish(S s, int64_t) { return store<O>(s); }
+  static O finish(S s, double) { return store<O>(s); }
 };
 
 template <typename T>
@@ -62,7 +62,39 @@ struct MeanR {
   static void step(S& s, T x, int64_t) { s += S(load(x)); }
   static void combine(S& s, S o) { s += o; }
   static S fast(const float* x, int64_t n) { return cpu::row_sum_f32(x, n); }
-  static O finish(S s, int64_t n) { return store<O>(float(s / S(n))); }  // 0 / 0: NaN, as NumPy
+  static O finish(S s, double n) { return store<O>(float(s / S(n))); }  // 0 / 0: NaN, as NumPy
+};
+
+// Welford's running mean and sum of squared deviations; parts combine with Chan's formula.
+// `denom` of finish is n - ddof.
+struct VarState { double n; float mean, m2; };
+template <typename T>
+struct VarR {
+  using O = float_out_t<T>;
+  using S = VarState;
+  static constexpr bool kFast = is_float_v<T>;
+  static S init() { return {0, 0.f, 0.f}; }
+  static void step(S& s, T x, int64_t) {
+    float v = float(load(x));
+    s.n += 1;
+    float d = v - s.mean;
+    s.mean += d / float(s.n);
+    s.m2 += d * (v - s.mean);
+  }
+  static void combine(S& a, S b) {
+    if (b.n == 0) return;
+    if (a.n == 0) { a = b; return; }
+    double n = a.n + b.n;
+    float d = b.mean - a.mean;
+    a.mean += float(d * (b.n / n));
+    a.m2 += b.m2 + float(double(d) * d * (a.n * b.n / n));
+    a.n = n;
+  }
+  static S fast(const float* x, int64_t n) {  // two passes over a row that is still in cache
+    float mean = cpu::row_sum_f32(x, n) / float(n);
+    return {double(n), mean, cpu::row_sqdev_sum_f32(x, mean, n)};
+  }
+  static O finish(S s, double denom) { return store<O>(float(s.m2 / denom)); }  // x / 0: inf or NaN, as NumPy
 };
 
 template <typename T, bool Max>
@@ -90,7 +122,7 @@ struct ExtremeR {
     }
   }
   static S fast(const float* x, int64_t n) { return Max ? cpu::row_max_f32(x, n) : cpu::row_min_f32(x, n); }
-  static O finish(S s, int64_t) { return store<O>(s); }
+  static O finish(S s, double) { return store<O>(s); }
 };
 
 template <typename T, bool Max>
@@ -121,7 +153,7 @@ struct ArgR {
     else while (x[i] != m) ++i;
     return {m, k0 + i};
   }
-  static O finish(S s, int64_t) { return O(s.i); }
+  static O finish(S s, double) { return O(s.i); }
 };
 
 // Streaming log-sum-exp: m is the running max, s the sum of exp(x - m).
@@ -153,7 +185,7 @@ struct LseR {
     if (m == INFINITY) return {m, 1.f};
     return {m, cpu::row_exp_sum_f32(x, m, nullptr, n)};
   }
-  static O finish(S st, int64_t) {
+  static O finish(S st, double) {
     float r = (st.m != st.m || std::isinf(st.m)) ? st.m : st.m + std::log(st.s);
     return store<O>(r);
   }
@@ -247,7 +279,7 @@ typename R::S reduce_run(const T* x, int64_t n, int64_t stride, int64_t k0) {
 }
 
 template <typename R, typename T>
-void reduce_rows(const T* x, typename R::O* out, const Dims& kept, const Dims& red, ThreadPool& pool) {
+void reduce_rows(const T* x, typename R::O* out, const Dims& kept, const Dims& red, double denom, ThreadPool& pool) {
   int nr = int(red.shape.size());
   int64_t len = red.shape[nr - 1], stride = red.st[nr - 1], outer = red.size() / std::max<int64_t>(len, 1);
   int64_t n_out = kept.size(), n_red = red.size();
@@ -263,7 +295,7 @@ void reduce_rows(const T* x, typename R::O* out, const Dims& kept, const Dims& r
         if (b < e) part[p] = reduce_run<R>(row + b * stride, e - b, stride, b);
       });
       for (int64_t p = 1; p < parts; ++p) R::combine(part[0], part[p]);
-      out[o] = R::finish(part[0], n_red);
+      out[o] = R::finish(part[0], denom);
     }
     return;
   }
@@ -274,13 +306,13 @@ void reduce_rows(const T* x, typename R::O* out, const Dims& kept, const Dims& r
       typename R::S s = R::init();
       for (int64_t r = 0; r < outer; ++r, ro.next())
         R::combine(s, reduce_run<R>(x + ko.off + ro.off, len, stride, r * len));
-      out[o] = R::finish(s, n_red);
+      out[o] = R::finish(s, denom);
     }
   });
 }
 
 template <typename R, typename T>
-void reduce_columns(const T* x, typename R::O* out, const Dims& kept, const Dims& red, ThreadPool& pool) {
+void reduce_columns(const T* x, typename R::O* out, const Dims& kept, const Dims& red, double denom, ThreadPool& pool) {
   using S = typename R::S;
   // Whole kept rows up to 4096 columns per task, so consecutive reduced positions read on sequentially.
   constexpr int64_t kMaxBlock = 4096;
@@ -307,7 +339,7 @@ void reduce_columns(const T* x, typename R::O* out, const Dims& kept, const Dims
         for (int64_t j = 0; j < n; ++j) R::step(acc[j], p[j], r);
       }
       if (splits > 1) std::copy(acc.get(), acc.get() + n, partial.get() + t * block);
-      else for (int64_t j = 0; j < n; ++j) out[ko * cols + j0 + j] = R::finish(acc[j], n_red);
+      else for (int64_t j = 0; j < n; ++j) out[ko * cols + j0 + j] = R::finish(acc[j], denom);
     }
   });
   if (splits == 1) return;
@@ -316,12 +348,12 @@ void reduce_columns(const T* x, typename R::O* out, const Dims& kept, const Dims
     S* first = partial.get() + g * splits * block;
     for (int64_t sp = 1; sp < splits; ++sp)
       for (int64_t j = 0; j < n; ++j) R::combine(first[j], first[sp * block + j]);
-    for (int64_t j = 0; j < n; ++j) out[ko * cols + j0 + j] = R::finish(first[j], n_red);
+    for (int64_t j = 0; j < n; ++j) out[ko * cols + j0 + j] = R::finish(first[j], denom);
   }
 }
 
 template <typename R, typename T>
-void run_reduce(const Array& a, Array& out, const std::vector<int>& axes, ThreadPool& pool) {
+void run_reduce(const Array& a, Array& out, const std::vector<int>& axes, int64_t ddof, ThreadPool& pool) {
   std::vector<int> kept_dims;
   for (int i = 0; i < a.ndim(); ++i)
     if (std::find(axes.begin(), axes.end(), i) == axes.end()) kept_dims.push_back(i);
@@ -331,8 +363,9 @@ void run_reduce(const Array& a, Array& out, const std::vector<int>& axes, Thread
   if (out.size() == 0) return;
   const T* x = a.size() ? a.data<T>() : nullptr;
   bool column = kept.st.back() == 1 && kept.shape.back() > 1 && !(red.st.back() == 1 && red.shape.back() > 1);
-  if (column) reduce_columns<R>(x, o, kept, red, pool);
-  else reduce_rows<R>(x, o, kept, red, pool);
+  double denom = std::max<double>(double(red.size() - ddof), 0.0);  // ddof is 0 except for var
+  if (column) reduce_columns<R>(x, o, kept, red, denom, pool);
+  else reduce_rows<R>(x, o, kept, red, denom, pool);
 }
 
 }  // namespace
@@ -342,14 +375,15 @@ void Reduce::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
   const Array& a = in[0];
   dispatch_all(a.dtype(), [&]<typename T>() {
     switch (op_) {
-      case ReduceOp::Sum: return run_reduce<SumR<T>, T>(a, out, axes_, ctx.pool);
-      case ReduceOp::Prod: return run_reduce<ProdR<T>, T>(a, out, axes_, ctx.pool);
-      case ReduceOp::Mean: return run_reduce<MeanR<T>, T>(a, out, axes_, ctx.pool);
-      case ReduceOp::Max: return run_reduce<ExtremeR<T, true>, T>(a, out, axes_, ctx.pool);
-      case ReduceOp::Min: return run_reduce<ExtremeR<T, false>, T>(a, out, axes_, ctx.pool);
-      case ReduceOp::ArgMax: return run_reduce<ArgR<T, true>, T>(a, out, axes_, ctx.pool);
-      case ReduceOp::ArgMin: return run_reduce<ArgR<T, false>, T>(a, out, axes_, ctx.pool);
-      case ReduceOp::LogSumExp: return run_reduce<LseR<T>, T>(a, out, axes_, ctx.pool);
+      case ReduceOp::Sum: return run_reduce<SumR<T>, T>(a, out, axes_, ddof_, ctx.pool);
+      case ReduceOp::Prod: return run_reduce<ProdR<T>, T>(a, out, axes_, ddof_, ctx.pool);
+      case ReduceOp::Mean: return run_reduce<MeanR<T>, T>(a, out, axes_, ddof_, ctx.pool);
+      case ReduceOp::Var: return run_reduce<VarR<T>, T>(a, out, axes_, ddof_, ctx.pool);
+      case ReduceOp::Max: return run_reduce<ExtremeR<T, true>, T>(a, out, axes_, ddof_, ctx.pool);
+      case ReduceOp::Min: return run_reduce<ExtremeR<T, false>, T>(a, out, axes_, ddof_, ctx.pool);
+      case ReduceOp::ArgMax: return run_reduce<ArgR<T, true>, T>(a, out, axes_, ddof_, ctx.pool);
+      case ReduceOp::ArgMin: return run_reduce<ArgR<T, false>, T>(a, out, axes_, ddof_, ctx.pool);
+      case ReduceOp::LogSumExp: return run_reduce<LseR<T>, T>(a, out, axes_, ddof_, ctx.pool);
     }
   });
 }

@@ -92,6 +92,22 @@ float row_sum_f32(const float* x, int64_t n) {
   return s;
 }
 
+float row_sqdev_sum_f32(const float* x, float mean, int64_t n) {
+  int64_t i = 0;
+  float s = 0.f;
+#if TESSERA_REDUCE_AVX2
+  __m256 m = _mm256_set1_ps(mean), a0 = _mm256_setzero_ps(), a1 = a0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), m), d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), m);
+    a0 = _mm256_fmadd_ps(d0, d0, a0);
+    a1 = _mm256_fmadd_ps(d1, d1, a1);
+  }
+  s = hsum(_mm256_add_ps(a0, a1));
+#endif
+  for (; i < n; ++i) s += (x[i] - mean) * (x[i] - mean);
+  return s;
+}
+
 float row_max_f32(const float* x, int64_t n) {
 #if TESSERA_REDUCE_AVX2
   return row_extreme<true>(x, n);

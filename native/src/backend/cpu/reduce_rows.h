@@ -8,6 +8,8 @@ float row_sum_f32(const float* x, int64_t n);
 // NaN if any element is NaN (as NumPy's max/min); -inf / +inf for an empty row.
 float row_max_f32(const float* x, int64_t n);
 float row_min_f32(const float* x, int64_t n);
+// sum((x[i] - mean)^2).
+float row_sqdev_sum_f32(const float* x, float mean, int64_t n);
 // sum(exp(x[i] - m)) for a finite m; also stores exp(x[i] - m) to out[i] when out is not null.
 float row_exp_sum_f32(const float* x, float m, float* out, int64_t n);
 // x[i] *= s.

@@ -42,7 +42,7 @@ export const mean: (a: Tensor, axis?: Axes, keepdims?: boolean) => Tensor = redu
 /** log(sum(exp(a))) over `axis`, computed stably (the max is subtracted first). */
 export const logsumexp: (a: Tensor, axis?: Axes, keepdims?: boolean) => Tensor = reduction("logsumexp");
 
-/** Variance over `axis`, dividing by n - ddof (two passes in float32). Exported as `var`. */
+/** Variance over `axis`, dividing by n - ddof (accumulated in float32). Exported as `var`. */
 function variance(a: Tensor, axis?: Axes, keepdims = false, ddof = 0): Tensor {
   return callOp("var", [a], {
     axis: checkAxes("var", axis),
