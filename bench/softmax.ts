@@ -3,7 +3,7 @@
 // The built package (`tsc -b packages/core`): the workspace root does not depend on @tessera/core, and
 // tsx cannot load the sources' index.ts (esbuild rejects its re-export named `eval`).
 import * as tc from "../packages/core/dist/index.js";
-import { report, timeIt } from "./lib.js";
+import { report } from "./lib.js";
 import type { BenchRow } from "./lib.js";
 
 const GB = 1e9;
@@ -21,22 +21,31 @@ function randomRows(rows: number, n: number): tc.Tensor {
   return t;
 }
 
-/** Seconds per evaluation of op(x), the result freed each time. */
-async function timeOp(op: (x: tc.Tensor) => tc.Tensor, x: tc.Tensor): Promise<number> {
-  return timeIt(() => {
-    const y = op(x);
-    tc.evalSync(y);
-    y.dispose();
-  }, 10, 3);
+/** Median seconds per evaluation of each op on x, the ops interleaved round by round so that a
+ * change in machine load affects the ceiling and the measured ops alike. */
+function timeInterleaved(ops: ((x: tc.Tensor) => tc.Tensor)[], x: tc.Tensor, rounds = 12, warmup = 2): number[] {
+  const times = ops.map(() => [] as number[]);
+  for (let r = 0; r < warmup + rounds; r++) {
+    ops.forEach((op, i) => {
+      const t0 = process.hrtime.bigint();
+      const y = op(x);
+      tc.evalSync(y);
+      const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+      y.dispose();
+      if (r >= warmup) times[i].push(dt);
+    });
+  }
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
 
 const rows: BenchRow[] = [];
 for (const n of [4096, 51865]) {
   const x = randomRows(Math.max(1, Math.round(target / 4 / n)), n);
   const bytes = x.nbytes;
-  const copy = (2 * bytes) / (await timeOp(tc.copy, x)) / GB; // read + write
-  const soft = (2 * bytes) / (await timeOp((t) => tc.softmax(t), x)) / GB;
-  const sum = bytes / (await timeOp((t) => tc.sum(t, -1), x)) / GB; // reads only
+  const [tCopy, tSoft, tSum] = timeInterleaved([tc.copy, (t) => tc.softmax(t), (t) => tc.sum(t, -1)], x);
+  const copy = (2 * bytes) / tCopy / GB; // read + write
+  const soft = (2 * bytes) / tSoft / GB;
+  const sum = bytes / tSum / GB; // reads only
   const shape = `[${x.shape.join(", ")}]`;
   rows.push({ case: `copy ${shape}`, value: copy, unit: "GB/s" });
   rows.push({ case: `softmax ${shape}`, value: soft, unit: "GB/s", reference: copy, referenceName: "copy", fraction: soft / copy, goal: ">= 60%" });

@@ -299,7 +299,10 @@ void reduce_rows(const T* x, typename R::O* out, const Dims& kept, const Dims& r
     }
     return;
   }
-  pool.parallel_for(n_out, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(n_red, 1)), [&](int64_t b, int64_t e) {
+  // Several chunks per thread, handed out dynamically, so one slowed-down thread does not hold up the rest.
+  int64_t chunk = std::max<int64_t>({1, (1 << 14) / std::max<int64_t>(n_red, 1), n_out / (8 * pool.size())});
+  pool.parallel_tasks((n_out + chunk - 1) / chunk, [&](int64_t t) {
+    int64_t b = t * chunk, e = std::min(n_out, b + chunk);
     Walker ko(kept, int(kept.shape.size()), b);
     Walker ro(red, nr - 1);  // wraps back to its start after `outer` steps, so it serves every output
     for (int64_t o = b; o < e; ++o, ko.next()) {

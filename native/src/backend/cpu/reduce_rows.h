@@ -11,7 +11,9 @@ float row_min_f32(const float* x, int64_t n);
 // sum((x[i] - mean)^2).
 float row_sqdev_sum_f32(const float* x, float mean, int64_t n);
 // sum(exp(x[i] - m)) for a finite m; also stores exp(x[i] - m) to out[i] when out is not null.
-float row_exp_sum_f32(const float* x, float m, float* out, int64_t n);
+// `prefetch`, when given, is the next row (n floats): it is pulled into cache while exp computes,
+// so the next row's memory reads overlap this row's arithmetic.
+float row_exp_sum_f32(const float* x, float m, float* out, int64_t n, const float* prefetch = nullptr);
 // x[i] *= s.
 void row_scale_f32(float* x, float s, int64_t n);
 
