@@ -80,6 +80,23 @@ void Array::set_view(std::shared_ptr<Buffer> buf, Strides strides, int64_t offse
   node_->row_contiguous = contig;
 }
 
+Array::Node::~Node() {
+  // Dropping the last handle of a long unevaluated chain would otherwise destroy it recursively,
+  // one stack frame per node. Move the inputs out and free those this node held last in a loop.
+  std::vector<std::shared_ptr<Node>> pending;
+  auto take = [&](std::vector<Array>& ins) {
+    for (auto& in : ins)
+      if (in.node_) pending.push_back(std::move(in.node_));
+    ins.clear();
+  };
+  take(inputs);
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    if (n.use_count() == 1) take(n->inputs);  // n is freed at the end of this iteration, inputs already gone
+  }
+}
+
 void Array::finish_eval() {
   node_->evaluated.store(true, std::memory_order_release);
   node_->inputs.clear();

@@ -60,6 +60,7 @@ class Array {
 
  private:
   struct Node {
+    ~Node();  // releases long input chains iteratively (no recursion per node)
     Shape shape;
     Dtype dtype;
     int64_t size;
