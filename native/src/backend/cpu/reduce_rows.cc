@@ -1,6 +1,8 @@
-// Contiguous float32 row kernels: several independent accumulators hide the add latency, and the
-// vector exp is a Cephes-style range reduction and polynomial (rel. error ~1e-7 on the softmax range).
+// Contiguous float32 row kernels: several independent accumulators hide the add latency; exp is the
+// shared vector exp of simd_math.h.
 #include "backend/cpu/reduce_rows.h"
+
+#include "backend/cpu/simd_math.h"
 
 #include <cmath>
 #include <limits>
@@ -19,24 +21,6 @@ inline float hsum(__m256 v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
-}
-
-// exp for x <= 0 (the max was subtracted); inputs below -87.3 give ~1e-38 rather than 0.
-inline __m256 exp256(__m256 x) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.33654f));
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
 template <bool Max>
@@ -140,8 +124,8 @@ float row_exp_sum_f32(const float* x, float m, float* out, int64_t n, const floa
   __m256 vm = _mm256_set1_ps(m), a0 = _mm256_setzero_ps(), a1 = a0;
   for (; i + 16 <= n; i += 16) {
     if (prefetch) _mm_prefetch(reinterpret_cast<const char*>(prefetch + i), _MM_HINT_T0);  // 16 floats: a line
-    __m256 e0 = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
-    __m256 e1 = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm));
+    __m256 e0 = simd::exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+    __m256 e1 = simd::exp(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm));
     if (out) {
       _mm256_storeu_ps(out + i, e0);
       _mm256_storeu_ps(out + i + 8, e1);
