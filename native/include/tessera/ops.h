@@ -8,3 +8,4 @@
 #include "tessera/ops/linalg.h"
 #include "tessera/ops/quant_gguf.h"
 #include "tessera/ops/random.h"
+#include "tessera/ops/reduce.h"
