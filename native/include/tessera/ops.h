@@ -3,3 +3,4 @@
 #include "tessera/ops/common.h"
 #include "tessera/ops/elementwise.h"
 #include "tessera/ops/layout.h"
+#include "tessera/ops/fast.h"
