@@ -2,7 +2,6 @@
 // built and then given checkpoint weights never computes these.
 import type { DType } from "../dtype.js";
 import { full } from "../ops/creation.js";
-import { multiply } from "../ops/elementwise.js";
 import * as random from "../random.js";
 import type { Tensor } from "../tensor.js";
 
@@ -13,7 +12,7 @@ export function uniformInit(shape: readonly number[], bound: number, dtype: DTyp
 
 /** Normal with standard deviation `std`. */
 export function normalInit(shape: readonly number[], std: number, dtype: DType): Tensor {
-  return multiply(random.normal(shape, { dtype }), std);
+  return random.normal(shape, { scale: std, dtype });
 }
 
 export function constantInit(shape: readonly number[], value: number, dtype: DType): Tensor {
