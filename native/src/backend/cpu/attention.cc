@@ -91,6 +91,25 @@ void pack_keys_t(const Rows4<T>& k, int64_t b, int64_t hk, int64_t s0, int64_t n
     for (int64_t j = n; j < cols; ++j) kt[d * cols + j] = 0;
 }
 
+// Scores s[i * ls + j] of the packed query rows against keys [s0, s0 + n). A few rows (decoding)
+// take dot products straight from the key rows; more rows amortize a transposed key block that
+// the register-blocked tile reuses.
+template <typename T>
+void block_scores(const Rows4<T>& k, int64_t b, int64_t hk, int64_t s0, int64_t n, const float* qf, int64_t nr,
+                  int64_t D, float* kt, float* tmp, float* s, int64_t ls) {
+  if (nr <= 4) {
+    for (int64_t j = 0; j < n; ++j) {
+      const float* kr = tmp;
+      if constexpr (std::is_same_v<T, float>) kr = k.row(b, hk, s0 + j);
+      else cpu::load_row(k.row(b, hk, s0 + j), 1, tmp, D);
+      for (int64_t i = 0; i < nr; ++i) s[i * ls + j] = cpu::dot(qf + i * D, kr, D);
+    }
+    return;
+  }
+  pack_keys_t(k, b, hk, s0, n, round8(n), D, kt, tmp);
+  cpu::scores_tile(qf, nr, D, kt, round8(n), round8(n), s, ls);
+}
+
 // Rows [s0, s0 + n) of v as floats: in place for float32, else converted into buf. Sets the row stride.
 template <typename T>
 const float* value_rows(const Rows4<T>& v, int64_t b, int64_t hk, int64_t s0, int64_t n, int64_t dv, float* buf,
@@ -132,8 +151,7 @@ void sdpa_kernel(const Array& qa, const Array& ka, const Array& va, const Masker
     for (int64_t r = r0; r < r1; ++r) s_end = std::max(s_end, mk.key_end(r / g.G, g.S));
     for (int64_t s0 = 0; s0 < s_end; s0 += kKeyBlock) {
       int64_t n = std::min(kKeyBlock, s_end - s0);
-      pack_keys_t(k, b, hk, s0, n, round8(n), g.D, kt.data(), tmp.data());
-      cpu::scores_tile(qf.data(), nr, g.D, kt.data(), round8(n), round8(n), sc.data(), cols);
+      block_scores(k, b, hk, s0, n, qf.data(), nr, g.D, kt.data(), tmp.data(), sc.data(), cols);
       for (int64_t i = 0; i < nr; ++i) {
         int64_t r = r0 + i;
         float* s = sc.data() + i * cols;
@@ -174,8 +192,7 @@ void weights_kernel(const Array& qa, const Array& ka, const Masker& mk, float sc
     pack_queries(q, g, b, hk, r0, r1, scale, qf.data());
     for (int64_t s0 = 0; s0 < g.S; s0 += kKeyBlock) {
       int64_t n = std::min(kKeyBlock, g.S - s0);
-      pack_keys_t(k, b, hk, s0, n, round8(n), g.D, kt.data(), tmp.data());
-      cpu::scores_tile(qf.data(), nr, g.D, kt.data(), round8(n), round8(n), sc.data() + s0, ls);
+      block_scores(k, b, hk, s0, n, qf.data(), nr, g.D, kt.data(), tmp.data(), sc.data() + s0, ls);
     }
     for (int64_t i = 0; i < nr; ++i) {
       int64_t r = r0 + i, h = hk * g.G + r % g.G;

@@ -133,6 +133,22 @@ inline double sum_of(const float* x, int64_t n) {
   return sum;
 }
 
+inline float dot(const float* a, const float* b, int64_t n) {
+  int64_t i = 0;
+  float sum = 0;
+#if defined(TESSERA_FAST_AVX2)
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  sum = hsum(_mm256_add_ps(acc0, acc1));
+#endif
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
 // s[i * ls + j] = sum_d q[i * d_n + d] * kt[d * lk + j] for i < rows, j < cols (cols a multiple of 8).
 // q is a packed block of query rows, kt a key block transposed to [D][lk].
 inline void scores_tile(const float* q, int64_t rows, int64_t dn, const float* kt, int64_t lk, int64_t cols, float* s,

@@ -33,16 +33,18 @@ struct Affine {
   const float* bias() const { return b.empty() ? nullptr : b.data(); }
 };
 
-// y = (x - mean) * inv [* w] [+ b], written as T.
+// y = (x - mean) * inv [* w] [+ b], written as T (float32 rows are written in place, halves via tmp).
+// One loop per combination keeps each branch-free, so each vectorizes.
 template <typename T>
 void normalize_row(const float* x, int64_t n, float mean, float inv, const float* w, const float* b, float* tmp, T* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    float y = (x[i] - mean) * inv;
-    if (w) y *= w[i];
-    if (b) y += b[i];
-    tmp[i] = y;
-  }
-  cpu::store_row(tmp, out, n);
+  float* y;
+  if constexpr (std::is_same_v<T, float>) y = out;
+  else y = tmp;
+  if (w && b) for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * inv * w[i] + b[i];
+  else if (w) for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * inv * w[i];
+  else if (b) for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * inv + b[i];
+  else for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * inv;
+  if constexpr (!std::is_same_v<T, float>) cpu::store_row(tmp, out, n);
 }
 
 // Calls fn(x_row_as_float, out_row, scratch) for every row of the last axis, rows split across the pool.
