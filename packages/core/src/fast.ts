@@ -149,6 +149,6 @@ export function rope(x: Tensor, dims: number, opts: RopeOptions = {}): Tensor {
   const a = ropeArgs(x, dims, opts);
   return callOp("rope", opts.freqs ? [x, opts.freqs] : [x], {
     dims, traditional: a.traditional, base: a.base, scale: a.scale, offset: a.offset, hasFreqs: opts.freqs !== undefined,
-    ...(a.params && opts.scaling ? { invFreq: a.params.invFreq, mscale: a.params.attentionFactor } : {}),
+    ...(a.params ? { invFreq: a.params.invFreq, mscale: a.params.attentionFactor } : {}),
   });
 }
