@@ -65,11 +65,17 @@ struct Masker {
   }
 };
 
-// Runs fn(b, hk, r0, r1) over blocks of query rows, sized so that every thread gets work.
-template <typename F>
-void for_row_blocks(Context& ctx, const Geometry& g, F&& fn) {
+// Query rows per task: up to 32 (reuse of each packed key block), fewer when that leaves threads idle.
+int64_t row_block(Context& ctx, const Geometry& g) {
   int64_t rows = g.rows_per_head(), rb = 32;
   while (rb > 4 && g.B * g.Hkv * ((rows + rb - 1) / rb) < 2 * ctx.pool.size()) rb /= 2;
+  return rb;
+}
+
+// Runs fn(b, hk, r0, r1) over blocks of query rows.
+template <typename F>
+void for_row_blocks(Context& ctx, const Geometry& g, F&& fn) {
+  int64_t rows = g.rows_per_head(), rb = row_block(ctx, g);
   int64_t blocks = (rows + rb - 1) / rb;
   ctx.pool.parallel_tasks(g.B * g.Hkv * blocks, [&](int64_t t) {
     int64_t blk = t % blocks, bh = t / blocks;
@@ -135,47 +141,96 @@ void pack_queries(const Rows4<T>& q, const Geometry& g, int64_t b, int64_t hk, i
   }
 }
 
+// The online-softmax state of a block of query rows: running max, sum of exps, unnormalized output.
+struct RowState {
+  std::vector<float> acc, mx, sum;
+  RowState(int64_t nr, int64_t dv) : acc(nr * dv, 0.0f), mx(nr, cpu::kNegInf), sum(nr, 0.0f) {}
+};
+
+// Attends the packed query rows [r0, r0 + nr) of (b, hk) to keys [s_begin, s_end), updating st.
+template <typename T>
+void attend(const Rows4<T>& k, const Rows4<T>& v, const Geometry& g, int64_t dv, const Masker& mk, int64_t b,
+            int64_t hk, int64_t r0, const float* qf, int64_t nr, int64_t s_begin, int64_t s_end, RowState& st) {
+  int64_t cols = kKeyBlock;
+  std::vector<float> kt(g.D * cols), tmp(std::max(g.D, dv)), vb(cols * dv), sc(nr * cols);
+  for (int64_t s0 = s_begin; s0 < s_end; s0 += kKeyBlock) {
+    int64_t n = std::min(kKeyBlock, s_end - s0);
+    block_scores(k, b, hk, s0, n, qf, nr, g.D, kt.data(), tmp.data(), sc.data(), cols);
+    for (int64_t i = 0; i < nr; ++i) {
+      int64_t r = r0 + i;
+      float* s = sc.data() + i * cols;
+      mk.apply(b, hk * g.G + r % g.G, r / g.G, s0, n, s);
+      float m_new = std::max(st.mx[i], cpu::max_of(s, n));
+      if (m_new == cpu::kNegInf) {  // nothing visible yet: contributes nothing
+        std::fill(s, s + n, 0.0f);
+        continue;
+      }
+      float corr = st.mx[i] == cpu::kNegInf ? 0.0f : std::exp(st.mx[i] - m_new);
+      st.sum[i] = st.sum[i] * corr + cpu::exp_shift_sum(s, n, m_new);
+      if (corr != 1.0f)
+        for (int64_t c = 0; c < dv; ++c) st.acc[i * dv + c] *= corr;
+      st.mx[i] = m_new;
+    }
+    int64_t lv;
+    const float* vr = value_rows(v, b, hk, s0, n, dv, vb.data(), lv);
+    cpu::pv_tile(sc.data(), cols, nr, n, vr, lv, st.acc.data(), dv);
+  }
+}
+
+// When (batch, head, row block) tasks are fewer than threads (decoding), the keys are split too and
+// the partial states combined afterwards (as flash-decoding does).
 template <typename T>
 void sdpa_kernel(const Array& qa, const Array& ka, const Array& va, const Masker& mk, float scale, Array& out,
                  Context& ctx) {
   Geometry g{qa.shape(0), qa.shape(1), ka.shape(1), qa.shape(1) / ka.shape(1), qa.shape(2), ka.shape(2), qa.shape(3)};
-  int64_t dv = va.shape(3);
+  int64_t dv = va.shape(3), rows = g.rows_per_head(), rb = row_block(ctx, g);
+  int64_t blocks = (rows + rb - 1) / rb, tasks = g.B * g.Hkv * blocks, key_blocks = (g.S + kKeyBlock - 1) / kKeyBlock;
+  int64_t splits = std::clamp<int64_t>((ctx.pool.size() + tasks - 1) / tasks, 1, std::max<int64_t>(key_blocks / 2, 1));
+  int64_t chunk = (key_blocks + splits - 1) / splits * kKeyBlock;
   Rows4<T> q(qa), k(ka), v(va);
   T* o_base = out.data<T>();
-  for_row_blocks(ctx, g, [&](int64_t b, int64_t hk, int64_t r0, int64_t r1) {
-    int64_t nr = r1 - r0, cols = kKeyBlock;
-    std::vector<float> qf(nr * g.D), kt(g.D * cols), tmp(std::max(g.D, dv)), vb(cols * dv), sc(nr * cols);
-    std::vector<float> acc(nr * dv, 0.0f), mx(nr, cpu::kNegInf), sum(nr, 0.0f);
+  std::vector<RowState> parts;
+  if (splits > 1) parts.assign(tasks * splits, RowState(0, 0));
+  auto out_row = [&](int64_t b, int64_t hk, int64_t r) { return o_base + ((b * g.Hq + hk * g.G + r % g.G) * g.L + r / g.G) * dv; };
+  auto finish = [&](RowState& st, int64_t i, T* dst) {
+    float inv = st.sum[i] > 0 ? 1.0f / st.sum[i] : 0.0f;  // a query that sees no key gets zeros
+    for (int64_t c = 0; c < dv; ++c) st.acc[i * dv + c] *= inv;
+    cpu::store_row(st.acc.data() + i * dv, dst, dv);
+  };
+  ctx.pool.parallel_tasks(tasks * splits, [&](int64_t t) {
+    int64_t split = t % splits, task = t / splits, blk = task % blocks, bh = task / blocks;
+    int64_t b = bh / g.Hkv, hk = bh % g.Hkv, r0 = blk * rb, r1 = std::min(rows, r0 + rb), nr = r1 - r0;
+    std::vector<float> qf(nr * g.D);
     pack_queries(q, g, b, hk, r0, r1, scale, qf.data());
     int64_t s_end = 0;
     for (int64_t r = r0; r < r1; ++r) s_end = std::max(s_end, mk.key_end(r / g.G, g.S));
-    for (int64_t s0 = 0; s0 < s_end; s0 += kKeyBlock) {
-      int64_t n = std::min(kKeyBlock, s_end - s0);
-      block_scores(k, b, hk, s0, n, qf.data(), nr, g.D, kt.data(), tmp.data(), sc.data(), cols);
-      for (int64_t i = 0; i < nr; ++i) {
-        int64_t r = r0 + i;
-        float* s = sc.data() + i * cols;
-        mk.apply(b, hk * g.G + r % g.G, r / g.G, s0, n, s);
-        float m_new = std::max(mx[i], cpu::max_of(s, n));
-        if (m_new == cpu::kNegInf) {  // nothing visible yet: contributes nothing
-          std::fill(s, s + n, 0.0f);
-          continue;
-        }
-        float corr = mx[i] == cpu::kNegInf ? 0.0f : std::exp(mx[i] - m_new);
-        sum[i] = sum[i] * corr + cpu::exp_shift_sum(s, n, m_new);
-        if (corr != 1.0f)
-          for (int64_t c = 0; c < dv; ++c) acc[i * dv + c] *= corr;
-        mx[i] = m_new;
-      }
-      int64_t lv;
-      const float* vr = value_rows(v, b, hk, s0, n, dv, vb.data(), lv);
-      cpu::pv_tile(sc.data(), cols, nr, n, vr, lv, acc.data(), dv);
-    }
+    RowState st(nr, dv);
+    attend(k, v, g, dv, mk, b, hk, r0, qf.data(), nr, split * chunk, std::min(s_end, (split + 1) * chunk), st);
+    if (splits > 1) parts[t] = std::move(st);
+    else for (int64_t i = 0; i < nr; ++i) finish(st, i, out_row(b, hk, r0 + i));
+  });
+  if (splits == 1) return;
+  ctx.pool.parallel_tasks(tasks, [&](int64_t task) {
+    int64_t blk = task % blocks, bh = task / blocks, b = bh / g.Hkv, hk = bh % g.Hkv, r0 = blk * rb;
+    RowState& total = parts[task * splits];
+    int64_t nr = int64_t(total.mx.size());
     for (int64_t i = 0; i < nr; ++i) {
-      int64_t r = r0 + i, h = hk * g.G + r % g.G;
-      float inv = sum[i] > 0 ? 1.0f / sum[i] : 0.0f;  // a query that sees no key gets zeros
-      for (int64_t c = 0; c < dv; ++c) acc[i * dv + c] *= inv;
-      cpu::store_row(acc.data() + i * dv, o_base + ((b * g.Hq + h) * g.L + r / g.G) * dv, dv);
+      float m = cpu::kNegInf;
+      for (int64_t sp = 0; sp < splits; ++sp) m = std::max(m, parts[task * splits + sp].mx[i]);
+      if (m != cpu::kNegInf) {
+        for (int64_t sp = 0; sp < splits; ++sp) {
+          RowState& p = parts[task * splits + sp];
+          float w = p.mx[i] == cpu::kNegInf ? 0.0f : std::exp(p.mx[i] - m);
+          if (sp == 0) {
+            total.sum[i] *= w;
+            for (int64_t c = 0; c < dv; ++c) total.acc[i * dv + c] *= w;
+          } else {
+            total.sum[i] += p.sum[i] * w;
+            for (int64_t c = 0; c < dv; ++c) total.acc[i * dv + c] += p.acc[i * dv + c] * w;
+          }
+        }
+      }
+      finish(total, i, out_row(b, hk, r0 + i));
     }
   });
 }
