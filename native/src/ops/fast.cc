@@ -24,7 +24,12 @@ void check_rank(const Array& a, int ndim, const char* op, const char* what) {
 Array attention_mask(const Array& mask, const Shape& scores, const char* op) {
   if (mask.dtype() != Dtype::Bool && !is_floating(mask.dtype()))
     op_error(op, std::string("mask must be bool (true keeps) or floating (added to the scores), got ") + dtype_name(mask.dtype()));
-  if (mask.ndim() > 4 || broadcast_shapes(mask.shape(), scores, op) != scores)
+  bool fits = mask.ndim() <= 4;
+  for (int i = 0; fits && i < mask.ndim(); ++i) {
+    int64_t d = mask.shape()[mask.ndim() - 1 - i];
+    fits = d == 1 || d == scores[3 - i];
+  }
+  if (!fits)
     op_error(op, "mask of shape " + shape_str(mask.shape()) + " does not broadcast to the scores' shape " + shape_str(scores));
   return broadcast_to(mask, scores);
 }

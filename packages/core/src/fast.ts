@@ -1,6 +1,5 @@
 // Fused ops (as MLX's mx.fast): each is one native kernel. `reference` holds the composite versions
 // made of plain ops, which the tests use as the definition of what each fused op computes.
-import { isFloating } from "./dtype.js";
 import { ropeParameters } from "./fast/rope-scaling.js";
 import type { RopeScaling } from "./fast/rope-scaling.js";
 import { callOp, Tensor } from "./tensor.js";
@@ -135,7 +134,7 @@ export function ropeArgs(x: Tensor, dims: number, opts: RopeOptions) {
   if (opts.freqs !== undefined) {
     checkTensor(opts.freqs, "rope", "freqs");
     if (opts.scaling) throw new Error("rope: give either freqs or scaling, not both");
-    if (!isFloating(opts.freqs.dtype)) throw new Error(`rope: freqs must be floating, got ${opts.freqs.dtype}`);
+    if (opts.freqs.dtype === "bool") throw new Error("rope: freqs must be numbers (periods), got a bool tensor");
   }
   const params = opts.freqs ? undefined : ropeParameters(dims, base, opts.scaling);
   return { traditional: opts.traditional ?? false, base, scale, offset, params };

@@ -94,46 +94,64 @@ void LayerNorm::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx)
   });
 }
 
+// Statistics stream over rows of C channels (each row read whole, so memory is read in order):
+// tasks over chunks of positions accumulate per-group partial sums in double, first of x, then of
+// (x - mean)^2. The normalization then applies a per-channel scale and shift.
 void GroupNorm::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
   ctx.alloc_output(out);
   Array x = ctx.contiguous(in[0]);
-  int64_t nb = x.shape(0), c = x.shape(-1), cg = c / groups_;
+  int64_t nb = x.shape(0), c = x.shape(-1), groups = groups_, cg = c / groups;
   int64_t pos = nb && c ? x.size() / (nb * c) : 0;  // positions per batch item
+  if (x.size() == 0) return;
+  int64_t chunks = std::min<int64_t>(pos, 4 * ctx.pool.size()), per = (pos + chunks - 1) / chunks;
   dispatch_float(out.dtype(), "groupNorm", [&]<typename T>() {
     Affine aff(std::in_place_type<T>, in, has_weight_, has_bias_, c);
     const T* src = x.data<T>();
     T* dst = out.data<T>();
-    // Statistics per (batch, group): mean first, then squared deviations, both over pos * cg values.
-    std::vector<float> mean(nb * groups_), inv(nb * groups_);
-    ctx.pool.parallel_tasks(nb * groups_, [&](int64_t t) {
-      int64_t b = t / groups_, g = t % groups_;
-      std::vector<float> row(cg);
-      double s = 0, ss = 0, count = double(pos * cg);
-      auto rows = [&](auto&& f) {
-        for (int64_t p = 0; p < pos; ++p) {
-          cpu::load_row(src + (b * pos + p) * c + g * cg, 1, row.data(), cg);
-          f(row.data());
+    std::vector<float> mean(nb * groups, 0.0f);
+    // Per (batch, chunk) partial sums over groups; `center` is null for the first pass.
+    auto pass = [&](const float* center) {
+      std::vector<double> part(nb * chunks * groups, 0.0);
+      ctx.pool.parallel_tasks(nb * chunks, [&](int64_t t) {
+        int64_t b = t / chunks, p0 = (t % chunks) * per, p1 = std::min(pos, p0 + per);
+        std::vector<float> row(c);
+        double* acc = part.data() + t * groups;
+        for (int64_t p = p0; p < p1; ++p) {
+          const T* r = src + (b * pos + p) * c;
+          const float* xr;
+          if constexpr (std::is_same_v<T, float>) xr = r;
+          else { cpu::load_row(r, 1, row.data(), c); xr = row.data(); }
+          for (int64_t g = 0; g < groups; ++g)
+            acc[g] += center ? cpu::sum_sq_dev(xr + g * cg, cg, center[b * groups + g]) : cpu::sum_of(xr + g * cg, cg);
         }
-      };
-      rows([&](const float* r) { s += cpu::sum_of(r, cg); });
-      float m = count > 0 ? float(s / count) : 0.0f;
-      rows([&](const float* r) { ss += cpu::sum_sq_dev(r, cg, m); });
-      mean[t] = m;
-      inv[t] = 1.0f / std::sqrt(float(count > 0 ? ss / count : 0.0) + eps_);
-    });
+      });
+      std::vector<double> total(nb * groups, 0.0);
+      for (int64_t b = 0; b < nb; ++b)
+        for (int64_t k = 0; k < chunks; ++k)
+          for (int64_t g = 0; g < groups; ++g) total[b * groups + g] += part[(b * chunks + k) * groups + g];
+      return total;
+    };
+    double count = double(pos * cg);
+    auto sums = pass(nullptr);
+    for (int64_t i = 0; i < nb * groups; ++i) mean[i] = float(sums[i] / count);
+    auto sq = pass(mean.data());
+    // y = x * scale[c] + shift[c] per batch item.
+    std::vector<float> scale(nb * c), shift(nb * c);
     const float *w = aff.weight(), *bias = aff.bias();
-    ctx.pool.parallel_for(nb * pos, std::max<int64_t>(1, 4096 / std::max<int64_t>(c, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t b = 0; b < nb; ++b)
+      for (int64_t i = 0; i < c; ++i) {
+        int64_t t = b * groups + i / cg;
+        float inv = 1.0f / std::sqrt(float(sq[t] / count) + eps_), wi = w ? w[i] : 1.0f;
+        scale[b * c + i] = inv * wi;
+        shift[b * c + i] = (bias ? bias[i] : 0.0f) - mean[t] * inv * wi;
+      }
+    ctx.pool.parallel_for(nb * pos, std::max<int64_t>(1, 4096 / c), [&](int64_t r0, int64_t r1) {
       std::vector<float> row(c), tmp(c);
       for (int64_t r = r0; r < r1; ++r) {
-        int64_t b = r / pos;
+        const float* sc = scale.data() + (r / pos) * c;
+        const float* sh = shift.data() + (r / pos) * c;
         cpu::load_row(src + r * c, 1, row.data(), c);
-        for (int64_t i = 0; i < c; ++i) {
-          int64_t t = b * groups_ + i / cg;
-          float y = (row[i] - mean[t]) * inv[t];
-          if (w) y *= w[i];
-          if (bias) y += bias[i];
-          tmp[i] = y;
-        }
+        for (int64_t i = 0; i < c; ++i) tmp[i] = row[i] * sc[i] + sh[i];
         cpu::store_row(tmp.data(), dst + r * c, c);
       }
     });
