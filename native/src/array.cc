@@ -58,6 +58,13 @@ void* Array::raw_data() const {
   return static_cast<char*>(node_->buf->ptr()) + node_->offset * int64_t(itemsize());
 }
 
+bool Array::is_donatable() const {
+  // use_count is exact here: references are only added by the JS thread through handles (none
+  // exist when the count is 1) or by graph nodes that hold this one as an input.
+  return node_.use_count() == 1 && node_->buf && node_->buf.use_count() == 1 && node_->buf->owns_memory() &&
+         node_->row_contiguous;
+}
+
 void Array::set_data(std::shared_ptr<Buffer> buf) {
   node_->buf = std::move(buf);
   node_->strides = row_major_strides(node_->shape);
@@ -78,6 +85,23 @@ void Array::set_view(std::shared_ptr<Buffer> buf, Strides strides, int64_t offse
   node_->strides = std::move(strides);
   node_->offset = offset;
   node_->row_contiguous = contig;
+}
+
+Array::Node::~Node() {
+  // Dropping the last handle of a long unevaluated chain would otherwise destroy it recursively,
+  // one stack frame per node. Move the inputs out and free those this node held last in a loop.
+  std::vector<std::shared_ptr<Node>> pending;
+  auto take = [&](std::vector<Array>& ins) {
+    for (auto& in : ins)
+      if (in.node_) pending.push_back(std::move(in.node_));
+    ins.clear();
+  };
+  take(inputs);
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    if (n.use_count() == 1) take(n->inputs);  // n is freed at the end of this iteration, inputs already gone
+  }
 }
 
 void Array::finish_eval() {

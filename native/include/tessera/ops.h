@@ -6,4 +6,6 @@
 #include "tessera/ops/layout.h"
 #include "tessera/ops/fast.h"
 #include "tessera/ops/fft.h"
+#include "tessera/ops/linalg.h"
+#include "tessera/ops/quant_gguf.h"
 #include "tessera/ops/random.h"

@@ -31,6 +31,8 @@ Array binary(BinaryOp op, const Array& a, const Array& b) {
   const char* name = binary_op_name(op);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Dtype dt = promote_types(a.dtype(), b.dtype());
+  if (op == BinaryOp::Sub && dt == Dtype::Bool)
+    op_error(name, "cannot subtract bool arrays; use notEqual (logical xor) or astype to an integer dtype first");
   if (op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr) dt = Dtype::Bool;
   if (op == BinaryOp::Div && !is_floating(dt)) dt = Dtype::Float32;  // true division
   Dtype out_dt = is_comparison(op) ? Dtype::Bool : dt;

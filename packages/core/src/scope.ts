@@ -21,13 +21,14 @@ function collect(value: unknown, out: Set<unknown>, depth = 0): void {
   if (value === null || typeof value !== "object" || depth > 8) return;
   out.add(value);
   if (Array.isArray(value)) for (const v of value) collect(v, out, depth + 1);
+  else if (value instanceof Map) for (const v of value.values()) collect(v, out, depth + 1);
   else if (Object.getPrototypeOf(value) === Object.prototype)
     for (const v of Object.values(value as Record<string, unknown>)) collect(v, out, depth + 1);
 }
 
 /**
  * Runs fn and disposes every tensor created inside it that is not part of its result (tensors
- * in returned arrays and plain objects are kept). fn must be synchronous.
+ * in returned arrays, Maps and plain objects are kept). fn must be synchronous.
  */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Disposable>();

@@ -58,6 +58,15 @@ describe("lazy evaluation", () => {
     expect(v[2]).toBeCloseTo(e(2) + 2, 5);
   });
 
+  it("evaluates and frees a 200,000-op chain without deep recursion", () => {
+    let x = tc.zeros([1]);
+    for (let i = 0; i < 200_000; i++) x = tc.add(x, 1);
+    expect(x.item()).toBe(200_000);
+    let y = tc.ones([1]);
+    for (let i = 0; i < 200_000; i++) y = tc.multiply(y, 1);
+    y.dispose(); // drops the whole unevaluated chain at once
+  });
+
   it("keeps the event loop running during a long eval", async () => {
     let x = tc.ones([1 << 20]);
     for (let i = 0; i < 300; i++) x = tc.tanh(tc.add(x, 0.001));
