@@ -4,6 +4,7 @@
 #include "tessera/ops/creation.h"
 #include "tessera/ops/elementwise.h"
 #include "tessera/ops/layout.h"
+#include "tessera/ops/fast.h"
 #include "tessera/ops/fft.h"
 #include "tessera/ops/linalg.h"
 #include "tessera/ops/quant_gguf.h"
