@@ -3,7 +3,8 @@
 // checked against the announced size (and sha256 for LFS files) and only then renamed to blobs/<etag>.
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileSize } from "./cache.js";
 import { HubError, httpError, networkError, type RequestSubject } from "./errors.js";
@@ -164,6 +165,7 @@ export async function downloadBlob(
 ): Promise<void> {
   const file = remote.subject.file ?? "";
   const incomplete = `${blob}.incomplete`;
+  await mkdir(dirname(blob), { recursive: true });
   const bar = options.progress.start(file, meta.size, (await fileSize(incomplete)) ?? 0);
   const hash: { value: Hash | undefined } = { value: undefined };
   let have = 0;
@@ -175,7 +177,8 @@ export async function downloadBlob(
       failure = new Error("the server closed the connection early");
     } catch (err) {
       if (err instanceof HubError && err.code !== "Network") throw err;
-      if (remote.signal?.aborted) throw err;
+      // A local file error (disk full, permissions) is not an interruption: retrying won't help.
+      if (remote.signal?.aborted || typeof (err as { syscall?: unknown }).syscall === "string") throw err;
       failure = err;
       have = (await fileSize(incomplete)) ?? 0;
     }
