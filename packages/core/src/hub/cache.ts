@@ -3,8 +3,9 @@
 //   <cache>/models--<org>--<name>/blobs/<etag>             file contents, named by etag (git oid or sha256)
 //   <cache>/models--<org>--<name>/blobs/<etag>.incomplete  a download in progress (resumable)
 //   <cache>/models--<org>--<name>/snapshots/<commit>/<path> relative symlinks into blobs/
-// Tessera adds one thing Python ignores: .tessera/<commit>.json, the file list of that commit, so a
-// later call knows without asking the Hub whether a snapshot holds every file it needs.
+//   <cache>/models--<org>--<name>/trees/<commit>.json       the commit's file listing (huggingface_hub >= 2)
+// A commit's listing never changes, so with trees/ a later call knows without asking the Hub whether a
+// snapshot holds every file it needs.
 import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
@@ -56,25 +57,44 @@ export class RepoCache {
     await atomicWrite(join(this.dir, "refs", ...revision.split("/")), commit);
   }
 
-  /** The full file list of `commit` recorded by an earlier online call, if any. */
-  async readManifest(commit: string): Promise<string[] | undefined> {
+  /** The file listing of `commit` recorded by an earlier online call (ours or Python's), if any. */
+  async readTree(commit: string): Promise<Tree | undefined> {
     try {
-      const parsed = JSON.parse(await readFile(this.manifestPath(commit), "utf8")) as { files?: unknown };
-      const files = parsed.files;
-      return Array.isArray(files) && files.every((f) => typeof f === "string") ? (files as string[]) : undefined;
+      const data = JSON.parse(await readFile(this.treePath(commit), "utf8")) as { format_version?: unknown; files?: unknown };
+      if (data.format_version !== TREE_FORMAT_VERSION || typeof data.files !== "object" || data.files === null) return undefined;
+      const files = data.files as Record<string, Partial<TreeEntry>>;
+      const valid = Object.values(files).every((e) => typeof e?.size === "number" && typeof e.blob_id === "string");
+      return valid ? (files as Tree) : undefined;
     } catch {
-      return undefined;
+      return undefined; // none, or unreadable: the Hub is asked again
     }
   }
 
-  async writeManifest(commit: string, files: readonly string[]): Promise<void> {
-    await atomicWrite(this.manifestPath(commit), JSON.stringify({ files }));
+  /** Records `commit`'s file listing in huggingface_hub's format (sorted keys, as Python writes it). */
+  async writeTree(commit: string, tree: Tree): Promise<void> {
+    const files = Object.fromEntries(Object.keys(tree).sort().map((k) => [k, tree[k]]));
+    await atomicWrite(this.treePath(commit), JSON.stringify({ format_version: TREE_FORMAT_VERSION, files }, null, 1));
   }
 
-  private manifestPath(commit: string): string {
-    return join(this.dir, ".tessera", `${commit}.json`);
+  private treePath(commit: string): string {
+    return join(this.dir, "trees", `${commit}.json`);
   }
 }
+
+const TREE_FORMAT_VERSION = 1;
+
+/** One file of a tree listing, with huggingface_hub's field names. */
+export interface TreeEntry {
+  size: number;
+  /** The git blob id. */
+  blob_id: string;
+  lfs_sha256?: string;
+  lfs_size?: number;
+  xet_hash?: string;
+}
+
+/** A commit's files: repo path to entry. */
+export type Tree = Record<string, TreeEntry>;
 
 /** Size of the file at `path` (following symlinks), or undefined when there is none. */
 export async function fileSize(path: string): Promise<number | undefined> {
@@ -138,4 +158,14 @@ export async function listFiles(dir: string): Promise<string[]> {
   }
   await walk("");
   return out.sort();
+}
+
+/** Marks the cache for backup tools (https://bford.info/cachedir/), as huggingface_hub does. */
+export async function tagCacheDir(cacheDir: string): Promise<void> {
+  const content =
+    "Signature: 8a477f597d28d172789f06886806bc55\n" +
+    "# This file is a cache directory tag created by Tessera (huggingface_hub's cache layout).\n" +
+    "# For information about cache directory tags, see:\n#\thttps://bford.info/cachedir/\n";
+  await mkdir(cacheDir, { recursive: true });
+  await writeFile(join(cacheDir, "CACHEDIR.TAG"), content, { flag: "wx" }).catch(() => undefined); // exists already
 }

@@ -55,9 +55,9 @@ async function request(url: string, init: RequestInit, remote: Remote): Promise<
 }
 
 /**
- * HEAD on the file's resolve URL. Like huggingface_hub, relative redirects (a renamed repo) are
- * followed, and an absolute one (to the CDN holding LFS files) is not: the Hub's own answer carries
- * X-Linked-Etag and X-Linked-Size.
+ * HEAD on the file's resolve URL. Like huggingface_hub, redirects within the Hub's origin (a renamed
+ * repo) are followed, and one to another origin (the CDN holding LFS files) is not: that answer
+ * carries X-Linked-Etag and X-Linked-Size, and the token must not leave the Hub.
  */
 export async function fileMetadata(url: string, remote: Remote): Promise<FileMetadata> {
   let current = url;
@@ -70,7 +70,7 @@ export async function fileMetadata(url: string, remote: Remote): Promise<FileMet
     const location = res.headers.get("location");
     if (res.status >= 300 && res.status < 400 && location && hop < MAX_REDIRECTS) {
       const next = new URL(location, current);
-      if (next.origin === new URL(current).origin && !res.headers.get("x-linked-etag")) {
+      if (next.origin === new URL(current).origin) {
         current = next.href;
         continue;
       }

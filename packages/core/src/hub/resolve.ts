@@ -1,10 +1,10 @@
 // resolveModel: a local folder, a local file, or a Hub repo id resolved to a snapshot folder in the
 // huggingface_hub cache, downloading what is missing.
-import { modelInfo } from "@huggingface/hub";
+import { listFiles as listRepoFiles, modelInfo } from "@huggingface/hub";
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { resolve as resolvePath } from "node:path";
-import { RepoCache, fileSize, linkBlob, listFiles } from "./cache.js";
+import { RepoCache, fileSize, linkBlob, listFiles, tagCacheDir, type Tree } from "./cache.js";
 import { downloadBlob, fileMetadata, resolveUrl, type Remote } from "./download.js";
 import { HubError, fromHubApiError, type RequestSubject } from "./errors.js";
 import { acquireLock } from "./lock.js";
@@ -91,14 +91,14 @@ async function cachedSnapshot(
   patterns: ResolveModelOptions["allowPatterns"],
 ): Promise<CachedSnapshot> {
   const dir = cache.snapshot(commit);
-  const manifest = await cache.readManifest(commit);
-  if (manifest) {
-    const wanted = manifest.filter(match);
+  const tree = await cache.readTree(commit);
+  if (tree) {
+    const wanted = Object.keys(tree).filter(match);
     if (wanted.length === 0) return { dir, missing: [`a file matching ${describePatterns(patterns)}`], exact: false };
     const present = await Promise.all(wanted.map(async (f) => (await fileSize(cache.pointer(commit, f))) !== undefined));
     return { dir, missing: wanted.filter((_, i) => !present[i]), exact: true };
   }
-  // A snapshot made by Python: its file list is unknown, so each pattern must find some file.
+  // A snapshot made by huggingface_hub < 2: its file list is unknown, so each pattern must find some file.
   const files = await listFiles(dir);
   if (files.length === 0) return { dir, missing: ["its snapshot folder"], exact: false };
   const list = patterns === undefined ? [] : typeof patterns === "string" ? [patterns] : [...patterns];
@@ -135,7 +135,12 @@ async function resolveRepo(repo: string, options: ResolveModelOptions): Promise<
   let commit: string;
   let files: string[];
   try {
-    ({ commit, files } = await repoFiles(repo, revision, settings, subject, options.signal));
+    commit = await resolveCommit(repo, revision, settings, subject, options.signal);
+    const tree = (await cache.readTree(commit)) ?? (await listTree(repo, commit, settings, subject, options.signal));
+    files = Object.keys(tree).sort();
+    for (const f of files) checkRepoFile(repo, f);
+    await tagCacheDir(settings.cacheDir);
+    await cache.writeTree(commit, tree);
   } catch (err) {
     // Like huggingface_hub: when the Hub cannot be reached, a cached snapshot still serves.
     if (err instanceof HubError && err.code === "Network" && cached && cached.missing.length === 0) return cached.dir;
@@ -157,40 +162,59 @@ async function resolveRepo(repo: string, options: ResolveModelOptions): Promise<
   } finally {
     progress.stop();
   }
-  await cache.writeManifest(commit, files);
   return cache.snapshot(commit);
 }
 
-/** The commit `revision` points to and the repo's file list, from the Hub's model API. */
-async function repoFiles(
-  repo: string,
-  revision: string,
-  settings: HubSettings,
-  subject: RequestSubject,
-  signal: AbortSignal | undefined,
-): Promise<{ commit: string; files: string[] }> {
-  let errorCode: string | null = null;
+/** A fetch for @huggingface/hub calls: adds the token and keeps the Hub's X-Error-Code for messages. */
+function hubFetch(settings: HubSettings, signal: AbortSignal | undefined, seen: { errorCode: string | null }): typeof fetch {
   // The token goes in our own header: the client insists on 'hf_' tokens, private hubs may not.
-  const authFetch: typeof fetch = async (input, init) => {
+  return async (input, init) => {
     const headers = new Headers(init?.headers);
     if (settings.token) headers.set("Authorization", `Bearer ${settings.token}`);
     const res = await fetch(input, { ...init, headers, signal });
-    errorCode = res.headers.get("x-error-code");
+    seen.errorCode = res.headers.get("x-error-code");
     return res;
   };
-  let info;
+}
+
+async function callHub<T>(subject: RequestSubject, signal: AbortSignal | undefined, call: (seen: { errorCode: string | null }) => Promise<T>): Promise<T> {
+  const seen = { errorCode: null as string | null };
   try {
-    info = await modelInfo({ name: repo, revision, hubUrl: settings.endpoint, additionalFields: ["sha", "filePaths"], fetch: authFetch });
+    return await call(seen);
   } catch (err) {
     if (signal?.aborted) throw err;
-    throw fromHubApiError(err, subject, errorCode);
+    throw fromHubApiError(err, subject, seen.errorCode);
   }
-  const files: unknown = info.filePaths;
-  if (!isCommitHash(info.sha ?? "") || !Array.isArray(files) || !files.every((f): f is string => typeof f === "string")) {
-    throw new HubError("Http", `The Hub at ${settings.endpoint} sent no commit hash or file list for '${repo}'; is HF_ENDPOINT a Hugging Face Hub?`);
+}
+
+/** The commit `revision` points to, from the Hub's model API. */
+async function resolveCommit(repo: string, revision: string, settings: HubSettings, subject: RequestSubject, signal?: AbortSignal): Promise<string> {
+  if (isCommitHash(revision)) return revision;
+  const info = await callHub(subject, signal, (seen) =>
+    modelInfo({ name: repo, revision, hubUrl: settings.endpoint, additionalFields: ["sha"], fetch: hubFetch(settings, signal, seen) }),
+  );
+  if (!isCommitHash(info.sha ?? "")) {
+    throw new HubError("Http", `The Hub at ${settings.endpoint} sent no commit hash for '${repo}'; is HF_ENDPOINT a Hugging Face Hub?`);
   }
-  for (const f of files) checkRepoFile(repo, f);
-  return { commit: info.sha, files };
+  return info.sha;
+}
+
+/** Every file of `repo` at `commit` with sizes and blob ids (the Hub's tree API, all pages). */
+async function listTree(repo: string, commit: string, settings: HubSettings, subject: RequestSubject, signal?: AbortSignal): Promise<Tree> {
+  return callHub(subject, signal, async (seen) => {
+    const tree: Tree = {};
+    const entries = listRepoFiles({ repo, revision: commit, recursive: true, hubUrl: settings.endpoint, fetch: hubFetch(settings, signal, seen) });
+    for await (const e of entries) {
+      if (e.type !== "file") continue;
+      tree[e.path] = {
+        size: e.size,
+        blob_id: e.oid ?? "",
+        ...(e.lfs && { lfs_sha256: e.lfs.oid, lfs_size: e.lfs.size }),
+        ...(e.xetHash && /^[0-9a-f]{64}$/.test(e.xetHash) && { xet_hash: e.xetHash }),
+      };
+    }
+    return tree;
+  });
 }
 
 /** Makes snapshots/<commit>/<file> point at its blob, downloading the blob if needed. */
