@@ -183,7 +183,7 @@ export async function downloadBlob(
       have = (await fileSize(incomplete)) ?? 0;
     }
     if (attempt >= options.retries) {
-      const reason = failure instanceof HubError ? failure.message : String((failure as Error)?.message ?? failure);
+      const reason = describeFailure(failure);
       throw new HubError(
         "Interrupted",
         `Download of '${file}' from '${remote.subject.repo}' stopped after ${have} of ${meta.size} bytes (${reason}). ` +
@@ -197,6 +197,18 @@ export async function downloadBlob(
   await verify(incomplete, have, meta, hash.value, remote);
   await rename(incomplete, blob);
   bar.done();
+}
+
+/** "terminated: other side closed (UND_ERR_SOCKET)": the error and its causes, briefly. */
+function describeFailure(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
+    const { message, code } = e as { message?: unknown; code?: unknown };
+    const text = typeof message === "string" && message ? message : String(e);
+    parts.push(typeof code === "string" && !text.includes(code) ? `${text} (${code})` : text);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.join(": ");
 }
 
 async function verify(incomplete: string, have: number, meta: FileMetadata, hash: Hash | undefined, remote: Remote): Promise<void> {
