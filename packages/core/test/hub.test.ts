@@ -482,6 +482,8 @@ describe("resolveModel arguments and settings", () => {
     await expect(resolveModel("", opts())).rejects.toThrow("model must be a local folder, a file, or a Hugging Face repo id");
     await expect(resolveModel("org/name", opts({ revision: "../x" }))).rejects.toThrow(`revision must be a branch, tag or commit hash such as 'main'; got "../x".`);
     await expect(resolveModel("org/name", opts({ allowPatterns: [] }))).rejects.toThrow("allowPatterns must be a non-empty glob or list of globs");
+    await expect(resolveModel("org/name", opts({ retries: -1 }))).rejects.toThrow("retries must be an integer >= 0; got -1.");
+    await expect(resolveModel("org/name", opts({ concurrency: 0 }))).rejects.toThrow("concurrency must be an integer >= 1; got 0.");
     expect(fakeHub.log.length).toBe(0);
     expect(hub.validRepoId("gpt2")).toBe(true);
     expect(hub.validRepoId("TheOrg/Model-1.5_b")).toBe(true);

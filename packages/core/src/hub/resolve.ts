@@ -106,13 +106,11 @@ async function cachedSnapshot(
   return { dir, missing, exact: false };
 }
 
-function notCached(repo: string, revision: string, settings: HubSettings, why: string, cause?: unknown): HubError {
+function notCached(repo: string, revision: string, settings: HubSettings, why: string): HubError {
   return new HubError(
     "NotCached",
     `Offline mode (HF_HUB_OFFLINE or offline: true): '${repo}' at revision '${revision}' ${why} in the cache ${settings.cacheDir}. ` +
       `Run once with network access to download it (unset HF_HUB_OFFLINE), or point HF_HUB_CACHE/HF_HOME at the cache that holds it.`,
-    undefined,
-    { cause },
   );
 }
 
@@ -120,6 +118,10 @@ async function resolveRepo(repo: string, options: ResolveModelOptions): Promise<
   const settings = hubSettings(options);
   const revision = checkRevision(options.revision ?? "main");
   const match = fileMatcher(options.allowPatterns);
+  const retries = options.retries ?? 2;
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(retries) || retries < 0) throw new Error(`retries must be an integer >= 0; got ${retries}.`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be an integer >= 1; got ${concurrency}.`);
   const cache = new RepoCache(settings.cacheDir, repo);
   const subject: RequestSubject = { repo, endpoint: settings.endpoint, revision, hasToken: settings.token !== undefined };
 
@@ -156,8 +158,8 @@ async function resolveRepo(repo: string, options: ResolveModelOptions): Promise<
   const stream = options.progress === false ? undefined : options.progress === true || options.progress === undefined ? process.stderr : options.progress;
   const progress = new ProgressReporter(repo, stream, options.onProgress);
   try {
-    await forEachLimited(wanted, options.concurrency ?? 4, (file) =>
-      ensureFile(cache, commit, file, { ...remote, subject: { ...subject, file } }, options.retries ?? 2, progress),
+    await forEachLimited(wanted, concurrency, (file) =>
+      ensureFile(cache, commit, file, { ...remote, subject: { ...subject, file } }, retries, progress),
     );
   } finally {
     progress.stop();
