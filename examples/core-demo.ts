@@ -7,11 +7,11 @@ const dims = 256, heads = 8, seq = 128;
 
 class Block extends nn.Module {
   attention_norm = new nn.RMSNorm(dims);
-  wqkv = new nn.Linear(dims, 3 * dims, false);
-  wo = new nn.Linear(dims, dims, false);
+  wqkv = new nn.Linear(dims, 3 * dims, { bias: false });
+  wo = new nn.Linear(dims, dims, { bias: false });
   ffn_norm = new nn.RMSNorm(dims);
-  w1 = new nn.Linear(dims, 4 * dims, false);
-  w2 = new nn.Linear(4 * dims, dims, false);
+  w1 = new nn.Linear(dims, 4 * dims, { bias: false });
+  w2 = new nn.Linear(4 * dims, dims, { bias: false });
 
   forward(x: tc.Tensor): tc.Tensor {
     const [b, l] = x.shape;
