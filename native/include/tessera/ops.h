@@ -6,4 +6,5 @@
 #include "tessera/ops/layout.h"
 #include "tessera/ops/fft.h"
 #include "tessera/ops/quant_gguf.h"
+#include "tessera/ops/quant.h"
 #include "tessera/ops/random.h"
