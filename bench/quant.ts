@@ -91,7 +91,7 @@ for (const [n, k] of [[4096, 4096], [11008, 4096]] as const) {
 // Loading a safetensors file and touching every byte (a copy of each tensor) vs reading it with cat.
 const dir = mkdtempSync(join(tmpdir(), "tessera-bench-quant-"));
 const notes: string[] = [];
-try {
+if (loadMB > 0) try {
   const path = join(dir, "w.safetensors");
   const perTensor = 64 * 2 ** 20;
   const tensors: Record<string, tc.Tensor> = {};

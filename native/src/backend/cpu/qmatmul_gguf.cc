@@ -48,11 +48,14 @@ struct Problem {
 
 #if defined(__AVX2__) && defined(__FMA__)
 
-inline __m256 i8_to_ps(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
+// The block kernels must inline into the row loop so accumulators stay in registers.
+#define QMM_INLINE inline __attribute__((always_inline))
+
+QMM_INLINE __m256 i8_to_ps(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
 
 // Dot products of 32 signed byte quants with x[m][0..32) for MR rows: out[m] (not yet scaled).
 template <int MR>
-inline void dot32(__m256i q, const float* const* x, int64_t off, __m256* out) {
+QMM_INLINE void dot32(__m256i q, const float* const* x, int64_t off, __m256* out) {
   const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
   const __m256 f0 = i8_to_ps(lo), f1 = i8_to_ps(_mm_srli_si128(lo, 8)), f2 = i8_to_ps(hi),
                f3 = i8_to_ps(_mm_srli_si128(hi, 8));
@@ -68,7 +71,7 @@ inline void dot32(__m256i q, const float* const* x, int64_t off, __m256* out) {
 
 // Two 16-element halves of 32 signed byte quants, separately (for Q6_K's 16-element scales).
 template <int MR>
-inline void dot16x2(__m256i q, const float* const* x, int64_t off, __m256* lo_out, __m256* hi_out) {
+QMM_INLINE void dot16x2(__m256i q, const float* const* x, int64_t off, __m256* lo_out, __m256* hi_out) {
   const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
   const __m256 f0 = i8_to_ps(lo), f1 = i8_to_ps(_mm_srli_si128(lo, 8)), f2 = i8_to_ps(hi),
                f3 = i8_to_ps(_mm_srli_si128(hi, 8));
@@ -79,13 +82,13 @@ inline void dot16x2(__m256i q, const float* const* x, int64_t off, __m256* lo_ou
   }
 }
 
-inline __m256i nibbles_lo(__m256i v) { return _mm256_and_si256(v, _mm256_set1_epi8(0x0F)); }
-inline __m256i nibbles_hi(__m256i v) { return _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F)); }
+QMM_INLINE __m256i nibbles_lo(__m256i v) { return _mm256_and_si256(v, _mm256_set1_epi8(0x0F)); }
+QMM_INLINE __m256i nibbles_hi(__m256i v) { return _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F)); }
 
 // One block for MR rows: x[m] points at the block's first element, acc[m] gathers scaled sums,
 // corr[m] the scalar offset terms (sub-block sums of x times mins).
 template <int MR>
-inline void block_q4_0(const uint8_t* b, const float* const* x, const float* const*, __m256* acc, float*) {
+QMM_INLINE void block_q4_0(const uint8_t* b, const float* const* x, const float* const*, __m256* acc, float*) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2));
   const __m256i q = _mm256_sub_epi8(
       nibbles_lo(_mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1)), _mm256_set1_epi8(8));
@@ -96,7 +99,7 @@ inline void block_q4_0(const uint8_t* b, const float* const* x, const float* con
 }
 
 template <int MR>
-inline void block_q8_0(const uint8_t* b, const float* const* x, const float* const*, __m256* acc, float*) {
+QMM_INLINE void block_q8_0(const uint8_t* b, const float* const* x, const float* const*, __m256* acc, float*) {
   const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
   __m256 part[MR];
   dot32<MR>(q, x, 0, part);
@@ -106,7 +109,7 @@ inline void block_q8_0(const uint8_t* b, const float* const* x, const float* con
 
 // Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins; value = d * sc * q - dmin * mn.
 template <int MR, bool FIVE>
-inline void block_q45_k(const uint8_t* b, const float* const* x, const float* const* xs, __m256* acc, float* corr) {
+QMM_INLINE void block_q45_k(const uint8_t* b, const float* const* x, const float* const* xs, __m256* acc, float* corr) {
   const float d = gguf::f16_at(b), dmin = gguf::f16_at(b + 2);
   const uint8_t* scales = b + 4;
   const uint8_t* ql = b + (FIVE ? 48 : 16);
@@ -136,7 +139,7 @@ inline void block_q45_k(const uint8_t* b, const float* const* x, const float* co
 
 // Q6_K: two halves of 128, each 4 runs of 32 values (sub-blocks of 16 with int8 scales); q - 32.
 template <int MR>
-inline void block_q6_k(const uint8_t* b, const float* const* x, const float* const* xs, __m256* acc, float*) {
+QMM_INLINE void block_q6_k(const uint8_t* b, const float* const* x, const float* const* xs, __m256* acc, float*) {
   const float d = gguf::f16_at(b + 208);
   const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
   const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(32);
@@ -187,11 +190,12 @@ void matvec_fused(const Problem& P, int64_t m0, int64_t n0, int64_t n1, const fl
 template <int MR>
 bool matvec_simd(GgmlType t, const Problem& P, int64_t m0, int64_t n0, int64_t n1) {
   switch (t) {
-    case GgmlType::Q4_0: matvec_fused<MR>(P, m0, n0, n1, nullptr, 0, block_q4_0<MR>); return true;
-    case GgmlType::Q8_0: matvec_fused<MR>(P, m0, n0, n1, nullptr, 0, block_q8_0<MR>); return true;
-    case GgmlType::Q4_K: matvec_fused<MR>(P, m0, n0, n1, P.X32, 8, block_q45_k<MR, false>); return true;
-    case GgmlType::Q5_K: matvec_fused<MR>(P, m0, n0, n1, P.X32, 8, block_q45_k<MR, true>); return true;
-    case GgmlType::Q6_K: matvec_fused<MR>(P, m0, n0, n1, nullptr, 0, block_q6_k<MR>); return true;
+    // Lambdas (not function pointers) so each block kernel inlines into its row loop.
+    case GgmlType::Q4_0: matvec_fused<MR>(P, m0, n0, n1, nullptr, 0, [](auto... a) __attribute__((always_inline)) { block_q4_0<MR>(a...); }); return true;
+    case GgmlType::Q8_0: matvec_fused<MR>(P, m0, n0, n1, nullptr, 0, [](auto... a) __attribute__((always_inline)) { block_q8_0<MR>(a...); }); return true;
+    case GgmlType::Q4_K: matvec_fused<MR>(P, m0, n0, n1, P.X32, 8, [](auto... a) __attribute__((always_inline)) { block_q45_k<MR, false>(a...); }); return true;
+    case GgmlType::Q5_K: matvec_fused<MR>(P, m0, n0, n1, P.X32, 8, [](auto... a) __attribute__((always_inline)) { block_q45_k<MR, true>(a...); }); return true;
+    case GgmlType::Q6_K: matvec_fused<MR>(P, m0, n0, n1, nullptr, 0, [](auto... a) __attribute__((always_inline)) { block_q6_k<MR>(a...); }); return true;
     default: return false;
   }
 }
