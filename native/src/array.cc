@@ -58,6 +58,13 @@ void* Array::raw_data() const {
   return static_cast<char*>(node_->buf->ptr()) + node_->offset * int64_t(itemsize());
 }
 
+bool Array::is_donatable() const {
+  // use_count is exact here: references are only added by the JS thread through handles (none
+  // exist when the count is 1) or by graph nodes that hold this one as an input.
+  return node_.use_count() == 1 && node_->buf && node_->buf.use_count() == 1 && node_->buf->owns_memory() &&
+         node_->row_contiguous;
+}
+
 void Array::set_data(std::shared_ptr<Buffer> buf) {
   node_->buf = std::move(buf);
   node_->strides = row_major_strides(node_->shape);

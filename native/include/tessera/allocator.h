@@ -46,6 +46,8 @@ class Buffer {
   Buffer& operator=(const Buffer&) = delete;
   void* ptr() const { return ptr_; }
   size_t size() const { return size_; }
+  // False for wrapped memory (e.g. a read-only mapped file), which must never be written.
+  bool owns_memory() const { return alloc_ != nullptr; }
 
  private:
   std::shared_ptr<Allocator> alloc_;

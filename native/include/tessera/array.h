@@ -49,6 +49,10 @@ class Array {
   bool row_contiguous() const { return node_->row_contiguous; }
   const std::shared_ptr<Buffer>& buffer() const { return node_->buf; }
   void* raw_data() const;  // pointer to element 0 (buffer + offset)
+  // True when this handle is the only reference to the node and the node the only holder of its
+  // buffer, which is allocator memory laid out row-contiguously: a primitive that consumes this
+  // array may then write its output into that buffer in place (e.g. SliceUpdate's KV caches).
+  bool is_donatable() const;
   template <typename T>
   T* data() const { return static_cast<T*>(raw_data()); }
 

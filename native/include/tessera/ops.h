@@ -5,6 +5,7 @@
 #include "tessera/ops/elementwise.h"
 #include "tessera/ops/layout.h"
 #include "tessera/ops/fft.h"
+#include "tessera/ops/linalg.h"
 #include "tessera/ops/quant_gguf.h"
 #include "tessera/ops/quant.h"
 #include "tessera/ops/random.h"

@@ -3,7 +3,7 @@ export * from "./dtype.js";
 export { Tensor, tensor, scalar, callOp } from "./tensor.js";
 export type { Scalar, TensorLike, NestedArray, TensorOptions } from "./tensor.js";
 export { tidy, keep } from "./scope.js";
-export { evaluate, evalSync, eval } from "./evaluate.js";
+export * from "./evaluate.js"; // not `export { eval } from`: esbuild (tsx) turns that into an illegal `import { eval }`
 export * from "./ops/elementwise.js";
 export * from "./ops/layout.js";
 export * from "./ops/creation.js";
