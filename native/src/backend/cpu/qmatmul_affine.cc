@@ -235,8 +235,8 @@ void run_transposed(const Problem& P, const S* scales, const S* biases, const st
     });
     return;
   }
-  // Panels of nb weight rows (about 192 KB of float32) decoded once, reused for all M rows.
-  const int64_t nb = std::clamp<int64_t>(49152 / Kp, 2, 64) & ~int64_t(1);
+  // Panels of nb weight rows (about 256 KB of float32) decoded once, reused for all M rows.
+  const int64_t nb = std::clamp<int64_t>(65536 / Kp, 16, 64) & ~int64_t(15);
   const int64_t tiles = (P.N + nb - 1) / nb;
   pool.parallel_for(tiles, 1, [&](int64_t t0, int64_t t1) {
     std::vector<float> panel(size_t(nb * Kp)), sf, bf;
@@ -247,7 +247,7 @@ void run_transposed(const Problem& P, const S* scales, const S* biases, const st
         row_params(scales + n * groups, biases + n * groups, 0, groups, sf, bf);
         decode_chunks<BITS>(P, P.w + n * P.row_bytes, 0, P.chunks, sf.data(), bf.data(), 0, panel.data() + r * Kp);
       }
-      dot_panel(M, rows, Kp, Xp.data(), Kp, panel.data(), Kp, Y + n0, P.N);
+      dot_panel(pool, M, rows, Kp, Xp.data(), Kp, panel.data(), Kp, Y + n0, P.N);
     }
   });
 }

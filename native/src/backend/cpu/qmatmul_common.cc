@@ -1,5 +1,7 @@
 #include "backend/cpu/qmatmul_common.h"
 
+#include "backend/cpu/gemm.h"
+
 namespace tessera::cpu::qmm {
 
 std::vector<float> rows_as_float(const Array& x, ThreadPool& pool) {
@@ -24,44 +26,9 @@ std::vector<float> rows_as_float(const Array& x, ThreadPool& pool) {
   return X;
 }
 
-void dot_panel(int64_t M, int64_t nb, int64_t K, const float* X, int64_t ldx, const float* P, int64_t ldp, float* out,
-               int64_t ldo) {
-  int64_t m = 0;
-#if defined(__AVX2__) && defined(__FMA__)
-  for (; m + 4 <= M; m += 4) {
-    const float* x0 = X + m * ldx;
-    int64_t n = 0;
-    for (; n + 2 <= nb; n += 2) {
-      const float* p0 = P + n * ldp;
-      const float* p1 = p0 + ldp;
-      __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-      for (int64_t k = 0; k < K; k += 8) {
-        const __m256 w0 = _mm256_loadu_ps(p0 + k), w1 = _mm256_loadu_ps(p1 + k);
-        __m256 a = _mm256_loadu_ps(x0 + k);
-        c00 = _mm256_fmadd_ps(a, w0, c00);
-        c01 = _mm256_fmadd_ps(a, w1, c01);
-        a = _mm256_loadu_ps(x0 + ldx + k);
-        c10 = _mm256_fmadd_ps(a, w0, c10);
-        c11 = _mm256_fmadd_ps(a, w1, c11);
-        a = _mm256_loadu_ps(x0 + 2 * ldx + k);
-        c20 = _mm256_fmadd_ps(a, w0, c20);
-        c21 = _mm256_fmadd_ps(a, w1, c21);
-        a = _mm256_loadu_ps(x0 + 3 * ldx + k);
-        c30 = _mm256_fmadd_ps(a, w0, c30);
-        c31 = _mm256_fmadd_ps(a, w1, c31);
-      }
-      float* o = out + m * ldo + n;
-      o[0] = hsum(c00), o[1] = hsum(c01);
-      o[ldo] = hsum(c10), o[ldo + 1] = hsum(c11);
-      o[2 * ldo] = hsum(c20), o[2 * ldo + 1] = hsum(c21);
-      o[3 * ldo] = hsum(c30), o[3 * ldo + 1] = hsum(c31);
-    }
-    for (; n < nb; ++n)
-      for (int r = 0; r < 4; ++r) out[(m + r) * ldo + n] = dot(X + (m + r) * ldx, P + n * ldp, K);
-  }
-#endif
-  for (; m < M; ++m)
-    for (int64_t n = 0; n < nb; ++n) out[m * ldo + n] = dot(X + m * ldx, P + n * ldp, K);
+void dot_panel(ThreadPool& pool, int64_t M, int64_t nb, int64_t K, const float* X, int64_t ldx, const float* P,
+               int64_t ldp, float* out, int64_t ldo) {
+  sgemm(pool, M, nb, K, X, ldx, 1, P, 1, ldp, out, ldo);
 }
 
 void store_output(const float* y, Array& out, ThreadPool& pool) {

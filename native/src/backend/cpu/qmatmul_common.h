@@ -3,8 +3,7 @@
 // and storing float32 results in the output dtype.
 //
 // The mat-mat paths decode a panel of weight rows once and reuse it for every activation row; the
-// project's float GEMM (backend/cpu/gemm.h) was not in main when this was written, so the panel
-// product is this small register-tiled kernel (4 activation rows x 2 weight rows).
+// panel product is the project's float GEMM (backend/cpu/gemm.h), run inline on the calling thread.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -25,9 +24,10 @@ constexpr int64_t kMatVecRows = 4;
 // x [..., K] (any float dtype, any strides) as row-major float32 [M, K].
 std::vector<float> rows_as_float(const Array& x, ThreadPool& pool);
 
-// out[m * ldo + n] = sum_k X[m * ldx + k] * P[n * ldp + k] for m < M, n < nb; K is a multiple of 8.
-void dot_panel(int64_t M, int64_t nb, int64_t K, const float* X, int64_t ldx, const float* P, int64_t ldp, float* out,
-               int64_t ldo);
+// out[m * ldo + n] = sum_k X[m * ldx + k] * P[n * ldp + k] for m < M, n < nb (X @ P^T by the GEMM;
+// called from inside a parallel region, it runs on the calling thread).
+void dot_panel(ThreadPool& pool, int64_t M, int64_t nb, int64_t K, const float* X, int64_t ldx, const float* P,
+               int64_t ldp, float* out, int64_t ldo);
 
 // Writes float32 results y (row-major, out's shape) into out, converting to its dtype.
 void store_output(const float* y, Array& out, ThreadPool& pool);

@@ -265,8 +265,8 @@ void GgufMatmul::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx
       matvec_generic(decode, P, 0, P.M, n0, n1);
     });
   } else {
-    // Panels of nb decoded weight rows (about 192 KB of float32), reused for all M rows.
-    const int64_t nb = std::clamp<int64_t>(49152 / P.K, 2, 64) & ~int64_t(1);
+    // Panels of nb decoded weight rows (about 256 KB of float32), reused for all M rows.
+    const int64_t nb = std::clamp<int64_t>(65536 / P.K, 16, 64) & ~int64_t(15);
     const int64_t tiles = (P.N + nb - 1) / nb, nblocks = P.K / P.bs;
     ctx.pool.parallel_for(tiles, 1, [&](int64_t t0, int64_t t1) {
       std::vector<float> panel(size_t(nb * P.K));
@@ -275,7 +275,7 @@ void GgufMatmul::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t i = 0; i < nblocks; ++i)
             decode(P.w + (n0 + r) * P.row_bytes + i * P.ts, panel.data() + r * P.K + i * P.bs);
-        dot_panel(P.M, rows, P.K, P.X, P.K, panel.data(), P.K, P.Y + n0, P.N);
+        dot_panel(ctx.pool, P.M, rows, P.K, P.X, P.K, panel.data(), P.K, P.Y + n0, P.N);
       }
     });
   }
