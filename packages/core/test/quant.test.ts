@@ -291,3 +291,97 @@ describe("config.json quantization blocks", () => {
     );
   });
 });
+
+describe("nn quantized layers", () => {
+  const { nn } = tc;
+  const maxAbsDiff = (a: tc.Tensor, b: tc.Tensor): number => {
+    const x = a.astype("float32").dataSync() as Float32Array, y = b.astype("float32").dataSync() as Float32Array;
+    return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+  };
+
+  it("QuantizedLinear.fromLinear computes quantizedMatmul plus the bias, close to the float layer", () => {
+    const lin = new nn.Linear(128, 24);
+    const q = nn.QuantizedLinear.fromLinear(lin, { bits: 8, groupSize: 32 });
+    expect(q.weight.shape).toEqual([24, 32]);
+    expect(q.scales.shape).toEqual([24, 4]);
+    expect(Object.keys(q.namedParameters())).toEqual(["weight", "scales", "biases", "bias"]);
+    const x = tc.tensor(randoms(3 * 128, 11), { shape: [3, 128] });
+    const w = quant.quantize(lin.weight, { bits: 8, groupSize: 32 });
+    const want = tc.add(quant.quantizedMatmul(x, w.weight, w.scales, w.biases, { bits: 8, groupSize: 32 }), lin.bias!);
+    expect(maxAbsDiff(q.forward(x), want)).toBe(0);
+    expect(maxAbsDiff(q.forward(x), lin.forward(x))).toBeLessThan(0.01);
+  });
+
+  it("QuantizedEmbedding looks up dequantized rows and ties as a linear head", () => {
+    const emb = new nn.Embedding(10, 64);
+    const q = nn.QuantizedEmbedding.fromEmbedding(emb, { bits: 4, groupSize: 32 });
+    const ids = tc.tensor([[1, 7], [0, 9]]);
+    const rows = q.forward(ids);
+    expect(rows.shape).toEqual([2, 2, 64]);
+    const full = quant.dequantize(q.weight, q.scales, q.biases, { bits: 4, groupSize: 32 });
+    expect(maxAbsDiff(rows, tc.take(full, ids, 0))).toBe(0);
+    expect(maxAbsDiff(rows, emb.forward(ids))).toBeLessThan(0.2);
+    const x = tc.tensor(randoms(64, 3), { shape: [1, 64] });
+    expect(q.asLinear(x).shape).toEqual([1, 10]);
+  });
+
+  class Block extends nn.Module {
+    proj = new nn.Linear(64, 64);
+    norm = new nn.RMSNorm(64);
+  }
+  class Tiny extends nn.Module {
+    embed_tokens = new nn.Embedding(16, 64);
+    layers = [new Block(), new Block()];
+    odd = new nn.Linear(48, 8);
+    lm_head = new nn.Linear(64, 16, { bias: false });
+  }
+
+  it("nn.quantize swaps Linear and Embedding leaves, skipping sizes the group does not divide", () => {
+    const m = nn.quantize(new Tiny(), { bits: 4, groupSize: 32 });
+    expect(m.embed_tokens).toBeInstanceOf(nn.QuantizedEmbedding);
+    expect(m.layers[1].proj).toBeInstanceOf(nn.QuantizedLinear);
+    expect(m.layers[1].norm).toBeInstanceOf(nn.RMSNorm);
+    expect(m.odd).toBeInstanceOf(nn.Linear);
+    const p = nn.quantize(new Tiny(), { predicate: (path) => (path === "lm_head" ? { bits: 8 } : false) });
+    expect(p.lm_head).toBeInstanceOf(nn.QuantizedLinear);
+    expect((p.lm_head as unknown as tc.nn.QuantizedLinear).bits).toBe(8);
+    expect(p.layers[0].proj).toBeInstanceOf(nn.Linear);
+    expect(() => nn.quantize(new Tiny(), { predicate: (path) => path === "layers.0.norm" })).toThrow(
+      "nn.quantize: cannot quantize 'layers.0.norm' (RMSNorm); only Linear and Embedding layers can be",
+    );
+    expect(() => nn.quantize(new Tiny(), { bits: 9 })).toThrow("nn.quantize: bits must be 2, 3, 4, 5, 6 or 8, got 9");
+    expect(() => new nn.QuantizedLinear(100, 8)).toThrow("QuantizedLinear: inputDims (100) must be a multiple of groupSize (64)");
+  });
+
+  it("an mlx-community style checkpoint (per-layer overrides, false entries) loads straight in", () => {
+    const config = {
+      model_type: "tiny",
+      quantization: { group_size: 32, bits: 4, "layers.1.proj": { group_size: 64, bits: 8 }, lm_head: false },
+    };
+    // The checkpoint as mlx-lm would save it: quantized where the config says, float elsewhere.
+    const src = new Tiny();
+    const floatWeights = src.namedParameters();
+    const ckpt: Record<string, tc.Tensor> = {};
+    for (const [name, t] of Object.entries(floatWeights)) {
+      const path = name.slice(0, name.lastIndexOf("."));
+      const key = name.slice(name.lastIndexOf(".") + 1);
+      const params = path === "layers.1.proj" ? { groupSize: 64, bits: 8 } : { groupSize: 32, bits: 4 };
+      if (key === "weight" && path !== "lm_head" && path !== "odd" && !path.endsWith("norm")) {
+        const q = quant.quantize(t, params);
+        Object.assign(ckpt, { [`${path}.weight`]: q.weight, [`${path}.scales`]: q.scales, [`${path}.biases`]: q.biases });
+      } else {
+        ckpt[name] = t;
+      }
+    }
+    const model = new Tiny();
+    expect(nn.quantizeFromConfig(model, config, Object.keys(ckpt))).toBe(true);
+    expect(model.odd).toBeInstanceOf(nn.Linear); // no odd.scales in the checkpoint
+    expect(model.lm_head).toBeInstanceOf(nn.Linear);
+    expect((model.layers[1].proj as unknown as tc.nn.QuantizedLinear).bits).toBe(8);
+    model.loadWeights(ckpt); // strict: every key present, shapes equal
+    const x = tc.tensor(randoms(2 * 64, 5), { shape: [2, 64] });
+    const want = quant.quantizedMatmul(x, ckpt["layers.1.proj.weight"], ckpt["layers.1.proj.scales"], ckpt["layers.1.proj.biases"], { groupSize: 64, bits: 8 });
+    expect(maxAbsDiff(model.layers[1].proj.forward(x), tc.add(want, ckpt["layers.1.proj.bias"]))).toBe(0);
+    expect(nn.quantizeFromConfig(new Tiny(), { model_type: "tiny" })).toBe(false);
+  });
+});
