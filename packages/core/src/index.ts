@@ -18,3 +18,5 @@ export * as io from "./io/index.js";
 export * as quant from "./quant/index.js";
 export * as memory from "./memory.js";
 export { numThreads, setNumThreads } from "./threads.js";
+export * as hub from "./hub/index.js";
+export { resolveModel } from "./hub/index.js";
