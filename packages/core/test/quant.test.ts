@@ -160,8 +160,8 @@ describe("quantizedMatmul kernels against dequantize", () => {
     const y = quant.quantizedMatmul(x, q.weight, q.scales, q.biases);
     expect(y.shape).toEqual([2, 3, 8]);
     const xt = tc.transpose(tc.tensor(randoms(64 * 3, 5), { shape: [64, 3] }));
-    const a = quant.quantizedMatmul(xt, q.weight, q.scales, q.biases).dataSync();
-    const b = quant.quantizedMatmul(tc.copy(xt), q.weight, q.scales, q.biases).dataSync();
+    const a = quant.quantizedMatmul(xt, q.weight, q.scales, q.biases).dataSync() as Float32Array;
+    const b = quant.quantizedMatmul(tc.copy(xt), q.weight, q.scales, q.biases).dataSync() as Float32Array;
     expect(Array.from(a)).toEqual(Array.from(b));
   });
 });
