@@ -173,6 +173,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_random_ops(ad->ops);
   register_fft_ops(ad->ops);
   register_gguf_ops(ad->ops);
+  register_quant_ops(ad->ops);
   Napi::Function ctor = TensorWrap::define(env);
   ad->tensor_ctor = Napi::Persistent(ctor);
   exports.Set("NativeTensor", ctor);

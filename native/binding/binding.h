@@ -50,6 +50,7 @@ void register_fast_ops(OpTable& t);
 void register_random_ops(OpTable& t);
 void register_fft_ops(OpTable& t);
 void register_gguf_ops(OpTable& t);
+void register_quant_ops(OpTable& t);
 // Entry points that are not graph ops (files, compile) add their own exports.
 void export_compile(Napi::Env env, Napi::Object exports);
 void export_io(Napi::Env env, Napi::Object exports);

@@ -8,5 +8,6 @@
 #include "tessera/ops/fft.h"
 #include "tessera/ops/linalg.h"
 #include "tessera/ops/quant_gguf.h"
+#include "tessera/ops/quant.h"
 #include "tessera/ops/random.h"
 #include "tessera/ops/reduce.h"

@@ -15,6 +15,7 @@ export * as random from "./random.js";
 export * as fft from "./fft.js";
 export * as nn from "./nn/index.js";
 export * as io from "./io/index.js";
+export * as quant from "./quant/index.js";
 export * as memory from "./memory.js";
 export { numThreads, setNumThreads } from "./threads.js";
 export * as hub from "./hub/index.js";

@@ -1,0 +1,131 @@
+// Quantized mat-vec throughput (weight bytes read per second) against the read bandwidth (a sum over
+// 1 GB) measured in the same run, and loading a 1 GB safetensors file against `cat file > /dev/null`.
+// Run: npx tsx bench/quant.ts [--threads=2] [--iters=10] [--loadMB=1024]
+// (imports the built package: `pnpm install` or `npx tsc -b packages/core` first)
+import { execSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as tc from "../packages/core/dist/index.js";
+import { report, timeIt } from "./lib.js";
+import type { BenchRow } from "./lib.js";
+
+const arg = (name: string, dflt: number): number => {
+  const a = process.argv.find((s) => s.startsWith(`--${name}=`));
+  return a ? Number(a.split("=")[1]) : dflt;
+};
+const threads = arg("threads", 2);
+const iters = arg("iters", 10);
+const loadMB = arg("loadMB", 1024);
+tc.setNumThreads(threads);
+
+// Reproducible pseudo-random bytes (contents do not matter for timing, scales must be finite).
+function randomBytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s >>> 24;
+  }
+  return out;
+}
+
+/** Median seconds to evaluate fn() (result disposed each time). */
+async function time(fn: () => tc.Tensor): Promise<number> {
+  return timeIt(() => {
+    const y = fn();
+    tc.evalSync(y);
+    y.dispose();
+  }, iters, 2);
+}
+
+// Memory bandwidth: a sum over a 1 GB float32 tensor reads every byte once (the read ceiling of a
+// mat-vec); the copy op of it reads and writes (reported as bytes moved).
+const big = tc.tensor(new Float32Array(256 * 2 ** 20).fill(1));
+tc.evalSync(big);
+const sumTime = await time(() => tc.sum(big));
+const bandwidth = big.nbytes / sumTime / 1e9;
+const copyTime = await time(() => tc.copy(big));
+const copyBandwidth = (2 * big.nbytes) / copyTime / 1e9;
+big.dispose();
+
+// GGUF blocks of `type` for W [n, k] with f16 scales at the given byte offsets set to 0.01.
+function ggufWeight(type: string, n: number, k: number, scaleOffsets: number[]): tc.Tensor {
+  const t = tc.io.ggmlType(type)!;
+  const nBlocks = (n * k) / t.blockSize;
+  const bytes = randomBytes(nBlocks * t.typeSize, n + k);
+  for (let b = 0; b < nBlocks; b++) for (const off of scaleOffsets) bytes[b * t.typeSize + off] = 0x1f, bytes[b * t.typeSize + off + 1] = 0x21;
+  const w = tc.tensor(bytes, { shape: [n, (k / t.blockSize) * t.typeSize] });
+  tc.evalSync(w);
+  return w;
+}
+
+const rows: BenchRow[] = [
+  { case: `read bandwidth: sum of 1 GB float32`, value: bandwidth, unit: "GB/s", goal: "ceiling" },
+  { case: `copy of 1 GB (read + write bytes) / time`, value: copyBandwidth, unit: "GB/s" },
+];
+for (const [n, k] of [[4096, 4096], [11008, 4096]] as const) {
+  const x = tc.tensor(new Float32Array(k).map((_, i) => Math.sin(i)), { shape: [1, k] });
+  // MLX affine 4-bit, group 64, float32 scales and biases.
+  const wq = tc.tensor(randomBytes((n * k) / 2, 7), { dtype: "uint32", shape: [n, k / 8] });
+  const s = tc.tensor(new Float32Array((n * k) / 64).fill(0.01), { shape: [n, k / 64] });
+  const b = tc.tensor(new Float32Array((n * k) / 64).fill(-0.08), { shape: [n, k / 64] });
+  tc.evalSync(wq, s, b);
+  const cases: [string, number, () => tc.Tensor][] = [
+    [`MLX affine 4-bit g64`, wq.nbytes + s.nbytes + b.nbytes, () => tc.quant.quantizedMatmul(x, wq, s, b, { bits: 4, groupSize: 64 })],
+  ];
+  const q40 = ggufWeight("Q4_0", n, k, [0]);
+  const q4k = ggufWeight("Q4_K", n, k, [0, 2]);
+  cases.push([`GGUF Q4_0`, q40.nbytes, () => tc.quant.ggufMatmul(x, q40, "Q4_0")]);
+  cases.push([`GGUF Q4_K`, q4k.nbytes, () => tc.quant.ggufMatmul(x, q4k, "Q4_K")]);
+  for (const [name, bytes, fn] of cases) {
+    const t = await time(fn);
+    const gbs = bytes / t / 1e9;
+    rows.push({
+      case: `${name} mat-vec ${n}x${k}, ${(t * 1e3).toFixed(2)} ms`,
+      value: gbs,
+      unit: "GB/s",
+      reference: bandwidth,
+      referenceName: "read bandwidth",
+      fraction: gbs / bandwidth,
+      goal: ">= 70%",
+    });
+  }
+  for (const t of [x, wq, s, b, q40, q4k]) t.dispose();
+}
+
+// Loading a safetensors file and reading every byte (a sum of each tensor) vs reading it with cat.
+const dir = mkdtempSync(join(tmpdir(), "tessera-bench-quant-"));
+const notes: string[] = [];
+if (loadMB > 0) try {
+  const path = join(dir, "w.safetensors");
+  const perTensor = 64 * 2 ** 20;
+  const tensors: Record<string, tc.Tensor> = {};
+  for (let i = 0; i < (loadMB * 2 ** 20) / perTensor; i++) tensors[`t${i}`] = tc.tensor(randomBytes(perTensor, i), { dtype: "float32", shape: [perTensor / 4] });
+  await tc.io.saveSafetensors(path, tensors);
+  for (const t of Object.values(tensors)) t.dispose();
+  const catTime = await timeIt(() => execSync(`cat ${path} > /dev/null`), 3, 1);
+  const loadTime = await timeIt(() => {
+    const { tensors: ts } = tc.io.loadSafetensors(path);
+    for (const t of ts.values()) {
+      const c = tc.sum(t);
+      tc.evalSync(c);
+      c.dispose();
+    }
+  }, 3, 1);
+  const bytes = loadMB * 2 ** 20;
+  rows.push({ case: `cat ${loadMB} MB safetensors > /dev/null (page cache warm)`, value: bytes / catTime / 1e9, unit: "GB/s" });
+  rows.push({
+    case: `io.loadSafetensors + sum of every tensor (${loadMB} MB)`,
+    value: bytes / loadTime / 1e9,
+    unit: "GB/s",
+    reference: bytes / catTime / 1e9,
+    referenceName: "cat",
+    fraction: catTime / loadTime,
+  });
+  notes.push("Both load rows read a file the page cache holds (it was just written); neither measures the disk.");
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+report({ name: "quant", title: `Quantized mat-vec (${threads} threads) and weight loading`, rows, notes });
