@@ -1,0 +1,10 @@
+// @tessera/whisper: speech recognition with Whisper on @tessera/core.
+export { SAMPLE_RATE, loadAudio, sniffFormat } from "./audio.js";
+export type { AudioFormat, AudioInput, LoadAudioOptions } from "./audio.js";
+export { downmix, resample } from "./resample.js";
+export { findFfmpeg } from "./ffmpeg.js";
+export { BpeEncoding, bytesToUnicode } from "./bpe.js";
+export {
+  ASSETS_DIR, LANGUAGES, TO_LANGUAGE_CODE, WhisperTokenizer, getTokenizer, languageCode, loadTokenizer, whisperSpecialTokens,
+} from "./tokenizer.js";
+export type { SpecialOptions, Task, TokenizerOptions, WordTokens } from "./tokenizer.js";
