@@ -37,8 +37,10 @@ def ffmpeg(*args):
 
 
 def ffmpeg_decode(path, sr=16000):
-    """As openai-whisper's load_audio, but float32 output (no 16-bit rounding)."""
-    out = subprocess.run(["ffmpeg", "-nostdin", "-threads", "0", "-i", path, "-f", "f32le", "-ac", "1", "-ar", str(sr), "-"],
+    """As openai-whisper's load_audio, but float32 output (no 16-bit rounding). With s16 output ffmpeg
+    scales its downmix matrix to at most 1 (stereo: 0.5 L + 0.5 R); with float output it would not
+    (0.707 L + 0.707 R) unless told so by -rematrix_maxval 1."""
+    out = subprocess.run(["ffmpeg", "-nostdin", "-threads", "0", "-i", path, "-f", "f32le", "-ac", "1", "-ar", str(sr), "-rematrix_maxval", "1", "-"],
                          capture_output=True, check=True).stdout
     return np.frombuffer(out, np.float32)
 

@@ -52,11 +52,13 @@ export function findFfmpeg(explicit?: string): string | undefined {
 
 /**
  * Decodes any format ffmpeg reads to mono float32 at `sampleRate` (`ffmpeg -ac 1 -ar`), from a file
- * path or from bytes piped to its stdin. `what` names the input in errors.
+ * path or from bytes piped to its stdin. `what` names the input in errors. `-rematrix_maxval 1` keeps
+ * the downmix that openai-whisper gets from ffmpeg's 16-bit output (stereo: the mean of the channels);
+ * float output would otherwise sum the channels at 0.707 each.
  */
 export function decodeWithFfmpeg(ffmpeg: string, input: string | Uint8Array, sampleRate: number, what: string): Promise<Float32Array> {
   const args = ["-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "0", "-i", typeof input === "string" ? input : "pipe:0",
-    "-f", "f32le", "-ac", "1", "-ar", String(sampleRate), "-"];
+    "-f", "f32le", "-ac", "1", "-ar", String(sampleRate), "-rematrix_maxval", "1", "-"];
   return new Promise((resolve, reject) => {
     const child = spawn(ffmpeg, args, { stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];

@@ -66,7 +66,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /** The codec of an Ogg file, from its first packet's signature. */
 export function oggCodec(bytes: Uint8Array): "opus" | "vorbis" | "flac" | "unknown" {
-  const first = bytes.subarray(28 + bytes[26], 28 + bytes[26] + 8);
+  const first = bytes.subarray(27 + bytes[26], 27 + bytes[26] + 8);
   const text = String.fromCharCode(...first);
   if (text.startsWith("OpusHead")) return "opus";
   if (text.startsWith("\x01vorbis")) return "vorbis";

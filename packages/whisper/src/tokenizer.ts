@@ -2,7 +2,7 @@
 // openai-whisper's tokenizer.py builds them (ids, sot sequence, suppressed tokens, word splitting).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { ASSETS_DIR } from "./assets.js";
 import { BpeEncoding } from "./bpe.js";
 import type { SpecialOptions } from "./bpe.js";
 import { LANGUAGES, TO_LANGUAGE_CODE } from "./languages.js";
@@ -12,8 +12,6 @@ export { LANGUAGES, TO_LANGUAGE_CODE } from "./languages.js";
 
 export type Task = "transcribe" | "translate";
 
-/** The folder holding gpt2.tiktoken and multilingual.tiktoken (shipped with this package). */
-export const ASSETS_DIR = fileURLToPath(new URL("../assets/", import.meta.url));
 
 const LANGUAGE_CODES = Object.keys(LANGUAGES);
 /** Languages without spaces between words: split into words at unicode boundaries instead. */
