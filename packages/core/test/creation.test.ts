@@ -39,7 +39,7 @@ describe("creation op properties", () => {
   });
 
   it("linspace ends exactly at stop and spaces evenly", () => {
-    const v = Array.from(tc.linspace(0.1, 0.7, 7).dataSync());
+    const v = Array.from(tc.linspace(0.1, 0.7, 7).dataSync() as Float32Array);
     expect(v[6]).toBe(Math.fround(0.7));
     for (let i = 1; i < 7; i++) expect(v[i] - v[i - 1]).toBeCloseTo(0.1, 6);
     expect(tc.linspace(3, 9, 1).tolist()).toEqual([3]);

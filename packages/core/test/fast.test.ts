@@ -2,8 +2,8 @@
 // references (fast.reference.*) over shapes, masks, head groupings, dtypes and rope variants.
 import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
-import { expectClose, fromRef, loadFixture } from "../../../test/helpers/reference";
-import type { RefArray, RefCase } from "../../../test/helpers/reference";
+import { expectClose, fromRef, loadFixture } from "../../../test/helpers/reference.js";
+import type { RefArray, RefCase } from "../../../test/helpers/reference.js";
 
 const { fast } = tc;
 

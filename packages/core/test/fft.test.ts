@@ -52,9 +52,9 @@ describe("fft properties", () => {
   it("gives identical results with one thread and with two (batched rows split across the pool)", () => {
     const x = randomSignal([300, 400], 3);
     tc.setNumThreads(1);
-    const a = tc.fft.rfft(x).dataSync();
+    const a = tc.fft.rfft(x).dataSync() as Float32Array;
     tc.setNumThreads(2);
-    const b = tc.fft.rfft(x).dataSync();
+    const b = tc.fft.rfft(x).dataSync() as Float32Array;
     expect(Array.from(a)).toEqual(Array.from(b));
   });
 
@@ -63,7 +63,7 @@ describe("fft properties", () => {
     const X = tc.fft.rfft(x);
     expect(X.dtype).toBe("float32");
     expect(X.shape).toEqual([3, 2]);
-    expect(Array.from(X.dataSync(), (v) => v + 0)).toEqual([10, 0, -2, 2, -2, 0]); // + 0 folds -0
+    expect(Array.from(X.dataSync() as Float32Array, (v) => v + 0)).toEqual([10, 0, -2, 2, -2, 0]); // + 0 folds -0
     expect(tc.fft.rfft(tc.tensor([1, 2, 3, 4]), 3).dtype).toBe("float32");
   });
 });

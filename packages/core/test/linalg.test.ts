@@ -132,7 +132,7 @@ describe("matmul against a float64 reference", () => {
     const w = randoms(k * n, 3);
     const tw = tc.tensor(w, { shape: [k, n] });
     for (const view of [ta, tc.transpose(tc.tensor(a, { shape: [3, 2, m, k] }), [1, 0, 2, 3])]) {
-      const src = view.dataSync();
+      const src = view.dataSync() as Float32Array;
       const y = tc.matmul(view, tw).dataSync();
       for (let bi = 0; bi < 6; bi++) {
         const e = naiveMatmul(src.subarray(bi * m * k, (bi + 1) * m * k), w, m, n, k);
@@ -144,7 +144,7 @@ describe("matmul against a float64 reference", () => {
   it("handles empty and degenerate shapes", () => {
     expect(tc.matmul(tc.zeros([0, 4]), tc.zeros([4, 3])).shape).toEqual([0, 3]);
     expect(tc.matmul(tc.zeros([2, 0, 4]), tc.zeros([4, 3])).shape).toEqual([2, 0, 3]);
-    expect(Array.from(tc.matmul(tc.ones([2, 0]), tc.ones([0, 3])).dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Array.from(tc.matmul(tc.ones([2, 0]), tc.ones([0, 3])).dataSync() as Float32Array)).toEqual([0, 0, 0, 0, 0, 0]);
     expect(tc.matmul(tc.ones([3]), tc.ones([3])).item()).toBe(3);
   });
 

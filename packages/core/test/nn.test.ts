@@ -1,8 +1,8 @@
 // nn: the Module tree (walks, loading, updating, freezing) and layers against composite ops.
 import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
-import { expectClose } from "../../../test/helpers/reference";
-import type { RefArray } from "../../../test/helpers/reference";
+import { expectClose } from "../../../test/helpers/reference.js";
+import type { RefArray } from "../../../test/helpers/reference.js";
 
 const { nn } = tc;
 

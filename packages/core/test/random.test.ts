@@ -89,7 +89,7 @@ describe("counter-based determinism", () => {
     const draw = () => [
       f32(random.uniform([100001], { key: k })),
       f32(random.normal([100001], { key: k })),
-      Array.from(random.categorical(tc.zeros([3000, 10]), { key: k }).dataSync()),
+      Array.from(random.categorical(tc.zeros([3000, 10]), { key: k }).dataSync() as Int32Array),
     ];
     tc.setNumThreads(1);
     const one = draw();

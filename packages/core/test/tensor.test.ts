@@ -9,7 +9,7 @@ describe("tensor creation and reading", () => {
     expect(a.tolist()).toEqual([[1, 2, 3], [4, 5, 6]]);
     expect(tc.tensor([1.5, 2]).dtype).toBe("float32");
     expect(tc.tensor([true, false]).dtype).toBe("bool");
-    expect(Array.from(await tc.tensor([1, 2], { dtype: "float16" }).data())).toEqual([1, 2]);
+    expect(Array.from((await tc.tensor([1, 2], { dtype: "float16" }).data()) as Float32Array)).toEqual([1, 2]);
   });
 
   it("reads typed arrays, buffers and scalars", () => {
@@ -51,7 +51,7 @@ describe("lazy evaluation", () => {
     expect(b.handle.evaluated()).toBe(false);
     await tc.eval(b);
     expect(b.handle.evaluated()).toBe(true);
-    const v = Array.from(await b.data());
+    const v = Array.from((await b.data()) as Float32Array);
     const e = Math.exp;
     expect(v[0]).toBeCloseTo(e(1) + 1, 5);
     expect(v[1]).toBeCloseTo(e(3) + 3, 5);
