@@ -24,9 +24,9 @@ import soundfile as sf
 sys.path.insert(0, os.path.dirname(__file__))
 from common import FIXTURES, ROOT, write_fixture  # noqa: E402
 
-SHARED = os.path.join(ROOT, "..", "..", "shared", "data")
-if not os.path.isdir(SHARED):
-    SHARED = "/work/shared/data"
+# The shared data folder sits beside the checkout (../shared), or beside the worktrees' folder.
+SHARED = next((d for d in [os.path.join(ROOT, "..", "shared", "data"), os.path.join(ROOT, "..", "..", "shared", "data")]
+               if os.path.isdir(d)), "/work/shared/data")
 JFK = os.path.join(SHARED, "audio", "jfk.flac")
 OUT = os.path.join(FIXTURES, "whisper")
 AUDIO = os.path.join(OUT, "audio")

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -22,7 +22,11 @@ interface AudioCase {
 const { cases } = loadFixture<{ cases: Record<string, AudioCase> }>("whisper/audio.json");
 const audioDir = join(fixturesDir, "whisper", "audio");
 const file = (name: string) => join(audioDir, name);
-const JFK = "/work/shared/data/audio/jfk.flac";
+// jfk.flac (1.1 MB) is not committed: it lives in the shared data folder beside the checkout.
+const JFK = [join(fixturesDir, "..", "..", ".."), join(fixturesDir, "..", "..", "..", "..")]
+  .map((dir) => join(dir, "shared", "data", "audio", "jfk.flac"))
+  .find((p) => existsSync(p));
+if (!JFK) console.warn("audio.test.ts: shared/data/audio/jfk.flac not found beside the checkout: the jfk.flac test is skipped");
 const tmp = mkdtempSync(join(tmpdir(), "tessera-audio-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -171,13 +175,13 @@ function linearToMulaw(pcm: number): number {
 }
 
 describe("compressed formats decode in process", () => {
-  it("FLAC: jfk.flac (44.1 kHz stereo, 24-bit) matches soundfile, then ffmpeg at 16 kHz", async () => {
+  it.skipIf(!JFK)("FLAC: jfk.flac (44.1 kHz stereo, 24-bit) matches soundfile, then ffmpeg at 16 kHz", async () => {
     const c = cases.jfk_flac;
-    const raw = await loadAudio(JFK, { sampleRate: 44100 });
+    const raw = await loadAudio(JFK!, { sampleRate: 44100 });
     expect(raw.length).toBe(c.frames);
     // The raw check needs the channels: decode the left/right mix at the native rate.
     c.raw_indices!.forEach((idx, k) => expect(raw[idx]).toBeCloseTo((c.raw_values![k][0] + c.raw_values![k][1]) / 2, 6));
-    const a = await loadAudio(JFK);
+    const a = await loadAudio(JFK!);
     expect(a.length).toBe(c.length_16k);
     expect(relativeError(a, c.every_1000_16k!, 1000)).toBeLessThan(0.01);
     expect(Math.abs(rms(a) - c.rms_16k) / c.rms_16k).toBeLessThan(1e-3);
