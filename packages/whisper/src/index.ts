@@ -1,0 +1,13 @@
+// @tessera/whisper: speech recognition with Whisper on @tessera/core.
+export { SAMPLE_RATE, loadAudio, sniffFormat } from "./audio.js";
+export type { AudioFormat, AudioInput, LoadAudioOptions } from "./audio.js";
+export { downmix, resample } from "./resample.js";
+export { findFfmpeg } from "./ffmpeg.js";
+export { BpeEncoding, bytesToUnicode } from "./bpe.js";
+export {
+  LANGUAGES, TO_LANGUAGE_CODE, WhisperTokenizer, getTokenizer, languageCode, loadTokenizer, whisperSpecialTokens,
+} from "./tokenizer.js";
+export type { SpecialOptions, Task, TokenizerOptions, WordTokens } from "./tokenizer.js";
+export { ASSETS_DIR } from "./assets.js";
+export { CHUNK_LENGTH, HOP_LENGTH, N_FFT, N_FRAMES, N_SAMPLES, logMelSpectrogram, melFilters, padOrTrim } from "./mel.js";
+export type { LogMelOptions, MelBins } from "./mel.js";
