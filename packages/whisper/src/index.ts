@@ -1,0 +1,2 @@
+// @tessera/whisper: speech transcription with Whisper.
+export * from "./model/index.js";
