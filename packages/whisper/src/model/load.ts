@@ -160,8 +160,7 @@ function loadMlx(folder: string, config: Record<string, unknown>, dtype: DType, 
 function loadGgml(path: string, dtype: DType): LoadedWhisperModel {
   const f = io.readWhisperGgml(path);
   try {
-    const { ftype, qntvr: _q, ...hp } = f.hparams;
-    const dims = checkDimensions(hp as unknown as Record<string, unknown>, path);
+    const dims = checkDimensions(f.hparams as unknown as Record<string, unknown>, path);
     const weights: WeightMap = new Map();
     let ggmlType: string | undefined;
     const half = dtype === "float16" ? "float16" : "float32";
@@ -171,7 +170,6 @@ function loadGgml(path: string, dtype: DType): LoadedWhisperModel {
       weights.set(t.name, quantized ? f.dequantize(t.name, half) : f.tensor(t.name));
     }
     const model = build(dims, sanitizeGgml(weights), dtype, path);
-    void ftype;
     return {
       model, dims, layout: "ggml", ...alignment(dims), quantization: ggmlType ? { ggmlType } : undefined,
       tokenizerFiles: { ...tokenizerFiles(dirname(path)), ggmlVocab: f.vocab }, melFilters: f.melFilters,

@@ -30,14 +30,16 @@ export function dequantizeAffine(w: Tensor, scales: Tensor, biases: Tensor, q: M
   const [rows, packed] = w.shape;
   const cols = packed * perWord;
   const groups = cols / q.groupSize;
+  if (w.ndim !== 2 || scales.ndim !== 2 || biases.ndim !== 2) throw new Error(`quantized weights must be 2-D, got [${w.shape.join(", ")}]`);
   if (w.dtype !== "uint32" || scales.shape[0] !== rows || scales.shape[1] !== groups || biases.shape[1] !== groups)
     throw new Error(`quantized weight [${w.shape.join(", ")}] (${w.dtype}) does not match scales [${scales.shape.join(", ")}] for ${q.bits} bits, groups of ${q.groupSize}`);
   // Value j of a word sits in bits [bits * j, bits * (j + 1)), lowest first.
   const shifts = tensor(Array.from({ length: perWord }, (_, j) => 2 ** (q.bits * j)), { dtype: "uint32" });
   const values = remainder(floorDivide(reshape(w, [rows, packed, 1]), shifts), 2 ** q.bits);
-  const grouped = reshape(astype(values, "float32"), [rows, groups, q.groupSize]);
-  const s = reshape(astype(scales, "float32"), [rows, groups, 1]);
-  const b = reshape(astype(biases, "float32"), [rows, groups, 1]);
+  // In the scales' dtype, rounding after the product and after the sum, as MLX does (bit-exact).
+  const grouped = reshape(astype(values, scales.dtype), [rows, groups, q.groupSize]);
+  const s = reshape(scales, [rows, groups, 1]);
+  const b = reshape(biases, [rows, groups, 1]);
   return reshape(add(multiply(grouped, s), b), [rows, cols]);
 }
 
