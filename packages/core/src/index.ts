@@ -17,3 +17,5 @@ export * as nn from "./nn/index.js";
 export * as io from "./io/index.js";
 export * as memory from "./memory.js";
 export { numThreads, setNumThreads } from "./threads.js";
+export * as hub from "./hub/index.js";
+export { resolveModel } from "./hub/index.js";
