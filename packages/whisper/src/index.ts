@@ -11,3 +11,4 @@ export type { SpecialOptions, Task, TokenizerOptions, WordTokens } from "./token
 export { ASSETS_DIR } from "./assets.js";
 export { CHUNK_LENGTH, HOP_LENGTH, N_FFT, N_FRAMES, N_SAMPLES, logMelSpectrogram, melFilters, padOrTrim } from "./mel.js";
 export type { LogMelOptions, MelBins } from "./mel.js";
+export * from "./model/index.js";

@@ -1,0 +1,335 @@
+// The Whisper model (encoder-decoder transformer), as mlx-examples' whisper.py. Attribute names
+// are the keys of mlx-examples' checkpoints (openai-whisper's names with mlp1 / mlp2 and
+// channels-last convolutions); sanitize.ts maps the Hugging Face and whisper.cpp layouts onto them.
+// No I/O here: load.ts reads files.
+import {
+  Tensor, add, astype, concatenate, fast, gelu, index, nn, reshape, take, tensor, transpose,
+} from "@tessera/core";
+import type { DType, NestedArray } from "@tessera/core";
+
+/** openai-whisper's ModelDimensions (the names its checkpoints, MLX configs and whisper.cpp use). */
+export interface ModelDimensions {
+  n_mels: number;
+  n_audio_ctx: number;
+  n_audio_state: number;
+  n_audio_head: number;
+  n_audio_layer: number;
+  n_vocab: number;
+  n_text_ctx: number;
+  n_text_state: number;
+  n_text_head: number;
+  n_text_layer: number;
+}
+
+export const DIMENSION_KEYS = [
+  "n_mels", "n_audio_ctx", "n_audio_state", "n_audio_head", "n_audio_layer",
+  "n_vocab", "n_text_ctx", "n_text_state", "n_text_head", "n_text_layer",
+] as const;
+
+/** Checks every dimension is a positive integer and the states split evenly into heads. */
+export function checkDimensions(d: Partial<Record<string, unknown>>, source: string): ModelDimensions {
+  const bad = DIMENSION_KEYS.filter((k) => !Number.isInteger(d[k]) || (d[k] as number) <= 0);
+  if (bad.length) throw new Error(`${source}: model dimensions ${bad.map((k) => `${k}=${String(d[k])}`).join(", ")} must be positive integers`);
+  const dims = Object.fromEntries(DIMENSION_KEYS.map((k) => [k, d[k]])) as unknown as ModelDimensions;
+  if (dims.n_audio_state % dims.n_audio_head || dims.n_text_state % dims.n_text_head)
+    throw new Error(`${source}: n_audio_state (${dims.n_audio_state}) and n_text_state (${dims.n_text_state}) must be multiples of their head counts (${dims.n_audio_head}, ${dims.n_text_head})`);
+  if (dims.n_audio_state !== dims.n_text_state)
+    throw new Error(`${source}: n_audio_state (${dims.n_audio_state}) must equal n_text_state (${dims.n_text_state}): the decoder attends to the encoder's output`);
+  return dims;
+}
+
+/**
+ * Sinusoidal positions [length, channels]: sin in the first half, cos in the second, computed in
+ * float32 steps as openai-whisper's (and transformers') `sinusoids` does, so the values match.
+ */
+export function sinusoids(length: number, channels: number, maxTimescale = 10000): Tensor {
+  if (channels % 2) throw new Error(`sinusoids: channels must be even, got ${channels}`);
+  const half = channels / 2;
+  const inc = Math.fround(Math.log(maxTimescale) / (half - 1));
+  const inv = Float32Array.from({ length: half }, (_, j) => Math.fround(Math.exp(Math.fround(-inc * j))));
+  const out = new Float32Array(length * channels);
+  for (let t = 0; t < length; t++) {
+    for (let j = 0; j < half; j++) {
+      const a = Math.fround(t * inv[j]);
+      out[t * channels + j] = Math.sin(a);
+      out[t * channels + half + j] = Math.cos(a);
+    }
+  }
+  return tensor(out, { shape: [length, channels] });
+}
+
+/** Keys and values of one attention layer, split into heads: [B, H, S, D]. */
+export interface KeyValue {
+  k: Tensor;
+  v: Tensor;
+}
+
+export interface AttentionOutput {
+  y: Tensor;
+  kv: KeyValue;
+  /** Attention probabilities [B, H, L, S] when asked for. */
+  weights?: Tensor;
+}
+
+/** Multi-head attention with openai-whisper's projections (no bias on `key`). */
+export class MultiHeadAttention extends nn.Module {
+  query: nn.Linear;
+  key: nn.Linear;
+  value: nn.Linear;
+  out: nn.Linear;
+  readonly nHead: number;
+
+  constructor(nState: number, nHead: number) {
+    super();
+    this.nHead = nHead;
+    this.query = new nn.Linear(nState, nState);
+    this.key = new nn.Linear(nState, nState, { bias: false });
+    this.value = new nn.Linear(nState, nState);
+    this.out = new nn.Linear(nState, nState);
+  }
+
+  // [B, L, H * D] -> [B, H, L, D]
+  #heads(x: Tensor): Tensor {
+    const [b, l, s] = x.shape;
+    return transpose(reshape(x, [b, l, this.nHead, s / this.nHead]), [0, 2, 1, 3]);
+  }
+
+  /**
+   * Self-attention over x (appending to `cache` when given, causal when `causal`), or
+   * cross-attention to xa (whose keys/values `cache` holds once computed).
+   */
+  forward(x: Tensor, opts: { xa?: Tensor; cache?: KeyValue; causal?: boolean; returnWeights?: boolean } = {}): AttentionOutput {
+    const q = this.#heads(this.query.forward(x));
+    let kv: KeyValue;
+    if (!opts.xa) {
+      const k = this.#heads(this.key.forward(x)), v = this.#heads(this.value.forward(x));
+      kv = opts.cache ? { k: concatenate([opts.cache.k, k], 2), v: concatenate([opts.cache.v, v], 2) } : { k, v };
+    } else {
+      kv = opts.cache ?? { k: this.#heads(this.key.forward(opts.xa)), v: this.#heads(this.value.forward(opts.xa)) };
+    }
+    // A single new query sees every cached key, so it needs no mask.
+    const mask = opts.causal && x.shape[1] > 1 ? "causal" : null;
+    const r = fast.scaledDotProductAttention(q, kv.k, kv.v, { mask, returnWeights: opts.returnWeights ?? false });
+    const o = r instanceof Tensor ? r : r.output;
+    const [b, h, l, d] = o.shape;
+    const y = this.out.forward(reshape(transpose(o, [0, 2, 1, 3]), [b, l, h * d]));
+    return { y, kv, weights: r instanceof Tensor ? undefined : r.weights };
+  }
+}
+
+/** Pre-norm transformer block: self-attention, optional cross-attention, MLP (exact GELU). */
+export class ResidualAttentionBlock extends nn.Module {
+  attn: MultiHeadAttention;
+  attn_ln: nn.LayerNorm;
+  cross_attn?: MultiHeadAttention;
+  cross_attn_ln?: nn.LayerNorm;
+  mlp1: nn.Linear;
+  mlp2: nn.Linear;
+  mlp_ln: nn.LayerNorm;
+
+  constructor(nState: number, nHead: number, crossAttention = false) {
+    super();
+    this.attn = new MultiHeadAttention(nState, nHead);
+    this.attn_ln = new nn.LayerNorm(nState);
+    if (crossAttention) {
+      this.cross_attn = new MultiHeadAttention(nState, nHead);
+      this.cross_attn_ln = new nn.LayerNorm(nState);
+    }
+    this.mlp1 = new nn.Linear(nState, 4 * nState);
+    this.mlp2 = new nn.Linear(4 * nState, nState);
+    this.mlp_ln = new nn.LayerNorm(nState);
+  }
+
+  forward(x: Tensor, opts: { xa?: Tensor; cache?: LayerCache; causal?: boolean; returnWeights?: boolean } = {}) {
+    const self = this.attn.forward(this.attn_ln.forward(x), { cache: opts.cache?.self, causal: opts.causal });
+    x = add(x, self.y);
+    let cross: AttentionOutput | undefined;
+    if (this.cross_attn && this.cross_attn_ln && opts.xa) {
+      cross = this.cross_attn.forward(this.cross_attn_ln.forward(x), { xa: opts.xa, cache: opts.cache?.cross, returnWeights: opts.returnWeights });
+      x = add(x, cross.y);
+    }
+    x = add(x, this.mlp2.forward(gelu(this.mlp1.forward(this.mlp_ln.forward(x)))));
+    return { x, cache: { self: self.kv, cross: cross?.kv }, crossWeights: cross?.weights };
+  }
+}
+
+/** conv1 -> GELU -> conv2 (stride 2) -> GELU -> + sinusoids -> blocks -> ln_post. */
+export class AudioEncoder extends nn.Module {
+  conv1: nn.Conv1d;
+  conv2: nn.Conv1d;
+  blocks: ResidualAttentionBlock[];
+  ln_post: nn.LayerNorm;
+  // Computed, not a checkpoint weight ("_" keeps it out of the parameters, as in MLX).
+  _positionalEmbedding: Tensor;
+
+  constructor(nMels: number, nCtx: number, nState: number, nHead: number, nLayer: number) {
+    super();
+    this.conv1 = new nn.Conv1d(nMels, nState, 3, { padding: 1 });
+    this.conv2 = new nn.Conv1d(nState, nState, 3, { stride: 2, padding: 1 });
+    this.blocks = Array.from({ length: nLayer }, () => new ResidualAttentionBlock(nState, nHead));
+    this.ln_post = new nn.LayerNorm(nState);
+    this._positionalEmbedding = sinusoids(nCtx, nState);
+  }
+
+  /** mel [B, 2 * n_audio_ctx, n_mels] (frames, then mel bins: channels-last) -> [B, n_audio_ctx, n_audio_state]. */
+  forward(mel: Tensor): Tensor {
+    const nCtx = this._positionalEmbedding.shape[0];
+    const nMels = this.conv1.weight.shape[2];
+    if (mel.ndim !== 3 || mel.shape[1] !== 2 * nCtx || mel.shape[2] !== nMels)
+      throw new Error(`AudioEncoder: expected a mel spectrogram [batch, ${2 * nCtx}, ${nMels}] (frames, mel bins), got [${mel.shape.join(", ")}]`);
+    const dtype = this.conv1.weight.dtype;
+    let x = gelu(this.conv1.forward(astype(mel, dtype)));
+    x = gelu(this.conv2.forward(x));
+    x = add(x, astype(this._positionalEmbedding, dtype));
+    for (const block of this.blocks) x = block.forward(x).x;
+    return this.ln_post.forward(x);
+  }
+}
+
+/** Per-layer decoder state: self-attention keys/values so far, and the cross-attention ones. */
+export interface LayerCache {
+  self?: KeyValue;
+  cross?: KeyValue;
+}
+
+/**
+ * The decoder's key/value cache for one batch of audio features. `forward` appends to it; the
+ * cross-attention keys/values are computed once, on the first call.
+ */
+export class DecoderCache {
+  layers: LayerCache[];
+
+  constructor(nLayer: number) {
+    this.layers = Array.from({ length: nLayer }, () => ({}));
+  }
+
+  /** Tokens decoded so far (the position of the next one). */
+  get offset(): number {
+    return this.layers[0]?.self?.k.shape[2] ?? 0;
+  }
+
+  /** Keeps the batch rows `indices` (e.g. surviving beams), in that order. */
+  reorder(indices: readonly number[] | Tensor): void {
+    const idx = indices instanceof Tensor ? indices : tensor(indices as number[], { dtype: "int32" });
+    const pick = (kv?: KeyValue): KeyValue | undefined => kv && { k: take(kv.k, idx, 0), v: take(kv.v, idx, 0) };
+    this.layers = this.layers.map((l) => ({ self: pick(l.self), cross: pick(l.cross) }));
+  }
+}
+
+export interface DecodeOptions {
+  /** Reused and extended across calls for incremental decoding. */
+  cache?: DecoderCache;
+  /** [layer, head] pairs whose cross-attention probabilities to return (for word timing). */
+  alignmentHeads?: readonly (readonly [number, number])[];
+}
+
+export interface DecodeResult {
+  /** float32 [B, L, n_vocab]. */
+  logits: Tensor;
+  /** Cross-attention probabilities [B, alignmentHeads.length, L, n_audio_ctx], heads in the order asked. */
+  crossAttention?: Tensor;
+}
+
+/** Token + learned positional embeddings -> blocks (causal self-attention, cross-attention) -> ln -> tied logits. */
+export class TextDecoder extends nn.Module {
+  token_embedding: nn.Embedding;
+  positional_embedding: Tensor;
+  blocks: ResidualAttentionBlock[];
+  ln: nn.LayerNorm;
+
+  constructor(nVocab: number, nCtx: number, nState: number, nHead: number, nLayer: number) {
+    super();
+    this.token_embedding = new nn.Embedding(nVocab, nState);
+    this.positional_embedding = tensor(new Float32Array(nCtx * nState), { shape: [nCtx, nState] });
+    this.blocks = Array.from({ length: nLayer }, () => new ResidualAttentionBlock(nState, nHead, true));
+    this.ln = new nn.LayerNorm(nState);
+  }
+
+  /** tokens [B, L] (int32) attending to audio features xa [B, S, n_state]. */
+  forward(tokens: Tensor, xa: Tensor, opts: DecodeOptions = {}): DecodeResult {
+    const cache = opts.cache;
+    const offset = cache?.offset ?? 0;
+    const [nCtx, nState] = this.positional_embedding.shape;
+    if (tokens.ndim !== 2) throw new Error(`TextDecoder: tokens must be [batch, length], got [${tokens.shape.join(", ")}]`);
+    const [b, l] = tokens.shape;
+    if (offset + l > nCtx) throw new Error(`TextDecoder: ${offset + l} tokens exceed the text context of ${nCtx}`);
+    if (xa.ndim !== 3 || xa.shape[2] !== nState || (xa.shape[0] !== b && !cache?.layers[0]?.cross))
+      throw new Error(`TextDecoder: audio features must be [${b}, n_audio_ctx, ${nState}], got [${xa.shape.join(", ")}]`);
+    if (cache && cache.layers.length !== this.blocks.length)
+      throw new Error(`TextDecoder: the cache has ${cache.layers.length} layers, the decoder ${this.blocks.length}`);
+    const heads = opts.alignmentHeads ?? [];
+    for (const [layer, head] of heads)
+      if (!(layer >= 0 && layer < this.blocks.length && head >= 0 && head < this.blocks[0].attn.nHead))
+        throw new Error(`TextDecoder: alignment head [${layer}, ${head}] is out of range (${this.blocks.length} layers, ${this.blocks[0].attn.nHead} heads)`);
+    const dtype = this.token_embedding.weight.dtype;
+    const pos = this.positional_embedding.shape[0] === l && offset === 0
+      ? this.positional_embedding
+      : index(this.positional_embedding, [offset, offset + l]);
+    let x = add(this.token_embedding.forward(astype(tokens, "int32")), pos);
+    xa = astype(xa, dtype);
+    const weights = new Map<number, Tensor>();
+    this.blocks.forEach((block, i) => {
+      const wanted = heads.some(([layer]) => layer === i);
+      const r = block.forward(x, { xa, cache: cache?.layers[i], causal: true, returnWeights: wanted });
+      x = r.x;
+      if (cache) cache.layers[i] = r.cache;
+      if (wanted && r.crossWeights) weights.set(i, r.crossWeights);
+    });
+    const logits = astype(this.token_embedding.asLinear(this.ln.forward(x)), "float32");
+    if (!heads.length) return { logits };
+    const picked = heads.map(([layer, head]) => take(weights.get(layer) as Tensor, tensor([head], { dtype: "int32" }), 1));
+    return { logits, crossAttention: astype(concatenate(picked, 1), "float32") };
+  }
+}
+
+function tokensTensor(tokens: Tensor | NestedArray): Tensor {
+  return tokens instanceof Tensor ? tokens : tensor(tokens, { dtype: "int32" });
+}
+
+/** Whisper: an AudioEncoder and a TextDecoder with the dimensions of one checkpoint. */
+export class Whisper extends nn.Module {
+  encoder: AudioEncoder;
+  decoder: TextDecoder;
+  readonly dims: ModelDimensions;
+
+  constructor(dims: ModelDimensions) {
+    super();
+    this.dims = checkDimensions(dims as unknown as Record<string, unknown>, "Whisper");
+    const d = this.dims;
+    this.encoder = new AudioEncoder(d.n_mels, d.n_audio_ctx, d.n_audio_state, d.n_audio_head, d.n_audio_layer);
+    this.decoder = new TextDecoder(d.n_vocab, d.n_text_ctx, d.n_text_state, d.n_text_head, d.n_text_layer);
+  }
+
+  /** Audio features [B, n_audio_ctx, n_audio_state] of mel [B, 2 * n_audio_ctx, n_mels]. */
+  embedAudio(mel: Tensor): Tensor {
+    return this.encoder.forward(mel);
+  }
+
+  /** Decoder logits (and cross-attention of chosen heads) for tokens [B, L]; see DecodeOptions. */
+  decode(tokens: Tensor | NestedArray, audioFeatures: Tensor, opts: DecodeOptions = {}): DecodeResult {
+    return this.decoder.forward(tokensTensor(tokens), audioFeatures, opts);
+  }
+
+  /** float32 logits [B, L, n_vocab]. */
+  logits(tokens: Tensor | NestedArray, audioFeatures: Tensor, cache?: DecoderCache): Tensor {
+    return this.decode(tokens, audioFeatures, { cache }).logits;
+  }
+
+  /** An empty cache for incremental decoding. */
+  newCache(): DecoderCache {
+    return new DecoderCache(this.dims.n_text_layer);
+  }
+
+  /** The dtype of the weights (the first float parameter's). */
+  get dtype(): DType {
+    return this.decoder.token_embedding.weight.dtype;
+  }
+
+  get isMultilingual(): boolean {
+    return this.dims.n_vocab >= 51865;
+  }
+
+  get numLanguages(): number {
+    return this.dims.n_vocab - 51765 - Number(this.isMultilingual);
+  }
+}

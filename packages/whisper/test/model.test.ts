@@ -1,0 +1,270 @@
+// The Whisper model against transformers on tiny random checkpoints in three layouts
+// (fixtures from tools/reference/gen_whisper_model.py).
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import * as tc from "@tessera/core";
+import { expectClose, fixturesDir, fromRef, loadFixture } from "../../../test/helpers/reference.js";
+import type { RefArray } from "../../../test/helpers/reference.js";
+import {
+  Whisper, decodeAlignmentHeads, defaultAlignmentHeads, loadWhisperModel, officialAlignmentHeads, officialModelName,
+} from "../src/model/index.js";
+import type { ModelDimensions } from "../src/model/index.js";
+
+interface ModelRef {
+  dims: ModelDimensions;
+  alignment_heads?: [number, number][];
+  mel: RefArray;
+  tokens: number[];
+  encoder: RefArray;
+  cross_attentions: RefArray[];
+  logsumexp: RefArray;
+  argmax: number[];
+  logits: RefArray;
+  logit_ids?: number[];
+}
+type Refs = Record<string, ModelRef> & { official_heads: Record<string, [number, number][]> };
+
+const refs = loadFixture<Refs>("whisper/models/reference.json");
+const dir = join(fixturesDir, "whisper", "models");
+const tmp = mkdtempSync(join(tmpdir(), "tessera-whisper-model-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// The fixture's mel is transformers' [1, n_mels, frames]; ours is channels-last.
+const melOf = (r: ModelRef) => tc.transpose(fromRef(r.mel), [0, 2, 1]);
+const tol = { rtol: 2e-4, atol: 2e-4 };
+
+// Row statistics over the last axis, in JS (float64).
+function rows(t: tc.Tensor): Float32Array[] {
+  const n = t.shape[t.ndim - 1];
+  const d = t.astype("float32").dataSync() as Float32Array;
+  return Array.from({ length: d.length / n }, (_, i) => d.subarray(i * n, (i + 1) * n));
+}
+const argmaxRows = (t: tc.Tensor) => rows(t).map((r) => r.indexOf(Math.max(...r)));
+function logsumexpRows(t: tc.Tensor): RefArray {
+  const data = rows(t).map((r) => {
+    const m = Math.max(...r);
+    return m + Math.log(r.reduce((s, x) => s + Math.exp(x - m), 0));
+  });
+  return { shape: [data.length], dtype: "float32", data };
+}
+function maxAbsDiff(a: tc.Tensor, b: tc.Tensor): number {
+  expect(a.shape).toEqual(b.shape);
+  const x = a.astype("float32").dataSync() as Float32Array, y = b.astype("float32").dataSync() as Float32Array;
+  return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+}
+
+function checkAgainstReference(m: Whisper, r: ModelRef, label: string, t = tol) {
+  const features = m.embedAudio(melOf(r));
+  expectClose(features.astype("float32"), r.encoder, { ...t, label: `${label} encoder` });
+  const nHead = r.dims.n_text_head;
+  const heads = Array.from({ length: r.dims.n_text_layer * nHead }, (_, i): [number, number] => [Math.floor(i / nHead), i % nHead]);
+  const out = m.decode([r.tokens], features, { alignmentHeads: heads });
+  const logits = r.logit_ids ? tc.take(out.logits, tc.tensor(r.logit_ids, { dtype: "int32" }), 2) : out.logits;
+  expectClose(tc.squeeze(logits, 0), r.logits, { ...t, atol: t.atol * 10, label: `${label} logits` });
+  expectClose(tc.tensor(logsumexpRows(out.logits).data as number[]), r.logsumexp, { ...t, atol: t.atol * 10, label: `${label} logsumexp` });
+  expect(argmaxRows(out.logits), `${label} argmax`).toEqual(r.argmax);
+  // Per-layer [1, H, L, S] from transformers; ours stacks the asked heads in order.
+  const expected = tc.concatenate(r.cross_attentions.map(fromRef), 1);
+  const e = { shape: expected.shape.slice(), dtype: "float32" as const, data: Array.from(expected.dataSync() as Float32Array) };
+  expectClose(out.crossAttention!, e, { ...t, label: `${label} cross-attention` });
+}
+
+describe("tiny model in three layouts", () => {
+  const r = refs.tiny;
+  const layouts = {
+    huggingface: join(dir, "tiny-hf"),
+    mlx: join(dir, "tiny-mlx"),
+    ggml: join(dir, "tiny-ggml.bin"),
+  } as const;
+
+  for (const [layout, path] of Object.entries(layouts)) {
+    it(`${layout}: encoder output, logits and cross-attention match transformers`, () => {
+      const loaded = loadWhisperModel(path);
+      expect(loaded.layout).toBe(layout);
+      expect(loaded.dims).toEqual(r.dims);
+      expect(loaded.model.dtype).toBe("float32");
+      checkAgainstReference(loaded.model, r, layout);
+    });
+  }
+
+  it("the three layouts hold the same model: identical logits", () => {
+    const outs = Object.values(layouts).map((p) => {
+      const m = loadWhisperModel(p).model;
+      return m.logits([r.tokens], m.embedAudio(melOf(r)));
+    });
+    for (const o of outs.slice(1)) expect(maxAbsDiff(o, outs[0])).toBeLessThan(1e-5);
+  });
+
+  it("alignment heads: generation_config.json, MLX weights, else the last half of the layers", () => {
+    const hf = loadWhisperModel(layouts.huggingface);
+    expect(hf.alignmentHeads).toEqual(r.alignment_heads);
+    expect(hf.alignmentHeadsSource).toBe("generation_config.json");
+    const mlx = loadWhisperModel(layouts.mlx);
+    expect(mlx.alignmentHeads).toEqual(r.alignment_heads);
+    expect(mlx.alignmentHeadsSource).toBe("weights");
+    const ggml = loadWhisperModel(layouts.ggml);
+    expect(ggml.alignmentHeads).toEqual([[1, 0], [1, 1]]);
+    expect(ggml.alignmentHeadsSource).toBe("default");
+  });
+
+  it("returns tokenizer files beside the weights, and ggml's vocabulary and mel filters", () => {
+    const hf = loadWhisperModel(layouts.huggingface);
+    expect(Object.keys(hf.tokenizerFiles.files)).toEqual(["generation_config.json"]);
+    const ggml = loadWhisperModel(layouts.ggml);
+    expect(ggml.tokenizerFiles.ggmlVocab?.length).toBe(256);
+    expect(ggml.melFilters?.shape).toEqual([80, 201]);
+  });
+
+  it("loads a weights file given instead of its folder, and mlx weights.safetensors", async () => {
+    const viaFile = loadWhisperModel(join(layouts.mlx, "weights.npz"));
+    expect(viaFile.layout).toBe("mlx");
+    const folder = join(tmp, "mlx-safetensors");
+    mkdirSync(folder);
+    copyFileSync(join(layouts.mlx, "config.json"), join(folder, "config.json"));
+    await tc.io.saveSafetensors(join(folder, "weights.safetensors"), tc.io.readNpz(join(layouts.mlx, "weights.npz")).tensors);
+    const st = loadWhisperModel(folder);
+    checkAgainstReference(st.model, r, "mlx safetensors");
+  });
+
+  it("float16 weights stay close to the float32 reference", () => {
+    const m = loadWhisperModel(layouts.huggingface, { dtype: "float16" }).model;
+    expect(m.dtype).toBe("float16");
+    const out = m.logits([r.tokens], m.embedAudio(melOf(r)));
+    expect(out.dtype).toBe("float32");
+    expectClose(tc.tensor(logsumexpRows(out).data as number[]), r.logsumexp, { rtol: 2e-2, atol: 5e-2, label: "float16 logsumexp" });
+  });
+});
+
+describe("English-only model with 128 mel bins", () => {
+  it("matches transformers", () => {
+    const loaded = loadWhisperModel(join(dir, "en128-hf"));
+    expect(loaded.dims).toEqual(refs.en128.dims);
+    expect(loaded.model.isMultilingual).toBe(false);
+    expect(loaded.alignmentHeads).toEqual(refs.en128.alignment_heads);
+    checkAgainstReference(loaded.model, refs.en128, "en128");
+  });
+});
+
+describe("quantized checkpoints", () => {
+  for (const [name, path, quant] of [
+    ["q-mlx-4bit", "q-mlx-4bit", { bits: 4, groupSize: 32 }],
+    ["q-mlx-8bit", "q-mlx-8bit", { bits: 8, groupSize: 32 }],
+    ["q-ggml-q8_0", "q-ggml-q8_0.bin", { ggmlType: "Q8_0" }],
+    ["q-ggml-q4_0", "q-ggml-q4_0.bin", { ggmlType: "Q4_0" }],
+  ] as const) {
+    it(`${name}: matches transformers on the dequantized weights`, () => {
+      const loaded = loadWhisperModel(join(dir, path));
+      expect(loaded.quantization).toEqual(quant);
+      checkAgainstReference(loaded.model, refs[name], name);
+    });
+  }
+});
+
+describe("incremental decoding", () => {
+  const r = refs.tiny;
+  const loaded = loadWhisperModel(join(dir, "tiny-hf"));
+  const m = loaded.model;
+  const features = m.embedAudio(melOf(r));
+  const heads = loaded.alignmentHeads;
+
+  it("KV-cached decoding (prompt, then one token at a time) equals full-sequence decoding", () => {
+    const full = m.decode([r.tokens], features, { alignmentHeads: heads });
+    const cache = m.newCache();
+    const parts = [m.decode([r.tokens.slice(0, 3)], features, { cache, alignmentHeads: heads })];
+    expect(cache.offset).toBe(3);
+    for (let i = 3; i < r.tokens.length; i++) parts.push(m.decode([[r.tokens[i]]], features, { cache, alignmentHeads: heads }));
+    expect(cache.offset).toBe(r.tokens.length);
+    const logits = tc.concatenate(parts.map((p) => p.logits), 1);
+    expect(maxAbsDiff(logits, full.logits)).toBeLessThan(1e-4);
+    const cross = tc.concatenate(parts.map((p) => p.crossAttention!), 2);
+    expect(maxAbsDiff(cross, full.crossAttention!)).toBeLessThan(1e-5);
+  });
+
+  it("reorder() keeps the cache rows of chosen beams", () => {
+    const a = r.tokens.slice(0, 4), b = [50258, 50259, 50360, 50364];
+    const batch = tc.concatenate([features, features], 0);
+    const cache = m.newCache();
+    m.decode([a, b], batch, { cache });
+    cache.reorder([1, 1]);
+    const next = m.logits([[1169], [2068]], batch, cache);
+    const ref = m.logits([[...b, 1169], [...b, 2068]], batch);
+    expect(maxAbsDiff(next, tc.index(ref, null, [4, 5]))).toBeLessThan(1e-4);
+  });
+
+  it("rejects tokens past the text context, bad mel shapes and bad alignment heads", () => {
+    const cache = m.newCache();
+    expect(() => m.decode([Array(25).fill(0)], features, { cache })).toThrow(/25 tokens exceed the text context of 24/);
+    expect(() => m.embedAudio(tc.zeros([1, 30, 80]))).toThrow(/expected a mel spectrogram \[batch, 32, 80\].*got \[1, 30, 80\]/);
+    expect(() => m.decode([[1]], features, { alignmentHeads: [[2, 0]] })).toThrow(/alignment head \[2, 0\] is out of range \(2 layers, 2 heads\)/);
+  });
+});
+
+describe("alignment heads of official models", () => {
+  const dims = (n: Partial<ModelDimensions>): ModelDimensions => ({
+    n_mels: 80, n_audio_ctx: 1500, n_audio_state: 384, n_audio_head: 6, n_audio_layer: 4, n_vocab: 51865,
+    n_text_ctx: 448, n_text_state: 384, n_text_head: 6, n_text_layer: 4, ...n,
+  });
+  const official: Record<string, ModelDimensions> = {
+    tiny: dims({}),
+    "base.en": dims({ n_audio_state: 512, n_text_state: 512, n_audio_head: 8, n_text_head: 8, n_audio_layer: 6, n_text_layer: 6, n_vocab: 51864 }),
+    "large-v3": dims({ n_mels: 128, n_vocab: 51866, n_audio_state: 1280, n_text_state: 1280, n_audio_head: 20, n_text_head: 20, n_audio_layer: 32, n_text_layer: 32 }),
+    "large-v3-turbo": dims({ n_mels: 128, n_vocab: 51866, n_audio_state: 1280, n_text_state: 1280, n_audio_head: 20, n_text_head: 20, n_audio_layer: 32, n_text_layer: 4 }),
+  };
+
+  for (const [name, d] of Object.entries(official)) {
+    it(`${name}: recognized by its dimensions, heads decoded as openai-whisper does`, () => {
+      expect(officialModelName(d)).toBe(name);
+      expect(officialAlignmentHeads(d)?.heads).toEqual(refs.official_heads[name]);
+    });
+  }
+
+  it("unknown dimensions get none; the default is every head of the last half", () => {
+    expect(officialModelName(dims({ n_text_ctx: 224 }))).toBeUndefined();
+    expect(defaultAlignmentHeads(dims({ n_text_layer: 3, n_text_head: 2 }))).toEqual([[1, 0], [1, 1], [2, 0], [2, 1]]);
+  });
+
+  it("a mask of the wrong size is an error", () => {
+    expect(() => decodeAlignmentHeads("ABzY8bu8Lr0{>%RKn9Fp%m@SkK7Kt=7ytkO", 4, 5)).toThrow(/24 entries, expected 4 layers x 5 heads/);
+  });
+});
+
+describe("loading errors", () => {
+  const hf = join(dir, "tiny-hf");
+  const folder = (name: string, files: Record<string, string | Buffer>) => {
+    const p = join(tmp, name);
+    mkdirSync(p, { recursive: true });
+    for (const [f, v] of Object.entries(files)) writeFileSync(join(p, f), v);
+    return p;
+  };
+  const config = readFileSync(join(hf, "config.json"));
+
+  it("names what it looked for in a folder without a model", () => {
+    expect(() => loadWhisperModel(folder("empty", {}))).toThrow(/no Whisper model found: looked for config.json with model.safetensors .*weights.npz .*ggml/);
+    expect(() => loadWhisperModel(join(tmp, "nope"))).toThrow(/nope: no such file or folder/);
+  });
+
+  it("names the missing weights files and an unknown config", () => {
+    expect(() => loadWhisperModel(folder("config-only", { "config.json": config }))).toThrow(/missing weights: looked for model.safetensors or model.safetensors.index.json/);
+    expect(() => loadWhisperModel(folder("other", { "config.json": '{"model_type": "llama"}' }))).toThrow(/not a Whisper config/);
+    expect(() => loadWhisperModel(folder("badjson", { "config.json": "{" }))).toThrow(/config.json: cannot read JSON/);
+  });
+
+  it("names missing and unexpected weight keys", async () => {
+    const w = tc.io.loadSafetensors(join(hf, "model.safetensors")).tensors;
+    w.delete("model.decoder.layers.1.fc2.bias");
+    w.set("model.decoder.extra.weight", tc.zeros([2]));
+    const p = folder("bad-keys", { "config.json": config });
+    await tc.io.saveSafetensors(join(p, "model.safetensors"), w);
+    expect(() => loadWhisperModel(p)).toThrow(/missing keys: decoder\.blocks\.1\.mlp2\.bias.*unexpected keys: decoder\.extra\.weight/);
+  });
+
+  it("rejects configs it cannot run", () => {
+    const c = JSON.parse(config.toString());
+    expect(() => loadWhisperModel(folder("ffn", { "config.json": JSON.stringify({ ...c, encoder_ffn_dim: 10 }) }))).toThrow(/encoder_ffn_dim is 10; this Whisper supports only 4 \* d_model \(32\)/);
+    const mlx = JSON.parse(readFileSync(join(dir, "tiny-mlx", "config.json"), "utf8"));
+    expect(() => loadWhisperModel(folder("dims", { "config.json": JSON.stringify({ ...mlx, n_text_head: 3 }) }))).toThrow(/multiples of their head counts/);
+    expect(() => loadWhisperModel(folder("quant", { "config.json": JSON.stringify({ ...mlx, quantization: { bits: 7, group_size: 64 } }) }))).toThrow(/quantization must have bits in 2, 3, 4, 5, 6, 8/);
+  });
+});
