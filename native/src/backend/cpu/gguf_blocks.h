@@ -6,9 +6,17 @@
 #include <cstdint>
 #include <cstring>
 
+#include <stdexcept>
+#include <string>
+
 #include "tessera/dtype.h"
+#include "tessera/primitives/quant_gguf.h"
 
 namespace tessera::gguf {
+// Internal linkage: each including file keeps its own copies, compiled with that file's
+// floating-point settings (gguf_dequant.cc turns contraction off for bit-exactness); shared inline
+// definitions compiled two ways would let the linker pick either.
+namespace {
 
 constexpr int QK = 32;    // elements per block of the legacy types
 constexpr int QK_K = 256; // elements per super-block of the k-quants
@@ -193,4 +201,25 @@ inline void decode_q8_k(const uint8_t* b, float* y) {
   for (int j = 0; j < QK_K; ++j) y[j] = d * float(qs[j]);
 }
 
+using DecodeFn = void (*)(const uint8_t*, float*);
+
+// The decoder of a block type; `op` names the caller in the error for types without one.
+inline DecodeFn decoder(GgmlType t, const char* op) {
+  switch (t) {
+    case GgmlType::Q4_0: return decode_q4_0;
+    case GgmlType::Q4_1: return decode_q4_1;
+    case GgmlType::Q5_0: return decode_q5_0;
+    case GgmlType::Q5_1: return decode_q5_1;
+    case GgmlType::Q8_0: return decode_q8_0;
+    case GgmlType::Q2_K: return decode_q2_k;
+    case GgmlType::Q3_K: return decode_q3_k;
+    case GgmlType::Q4_K: return decode_q4_k;
+    case GgmlType::Q5_K: return decode_q5_k;
+    case GgmlType::Q6_K: return decode_q6_k;
+    case GgmlType::Q8_K: return decode_q8_k;
+    default: throw std::invalid_argument(std::string(op) + ": no decoder for ggml type " + std::to_string(uint32_t(t)));
+  }
+}
+
+}  // namespace
 }  // namespace tessera::gguf

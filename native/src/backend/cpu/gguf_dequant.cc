@@ -13,30 +13,13 @@ namespace tessera {
 
 namespace {
 
-using DecodeFn = void (*)(const uint8_t*, float*);
-
-DecodeFn decoder(GgmlType t) {
-  switch (t) {
-    case GgmlType::Q4_0: return gguf::decode_q4_0;
-    case GgmlType::Q4_1: return gguf::decode_q4_1;
-    case GgmlType::Q5_0: return gguf::decode_q5_0;
-    case GgmlType::Q5_1: return gguf::decode_q5_1;
-    case GgmlType::Q8_0: return gguf::decode_q8_0;
-    case GgmlType::Q2_K: return gguf::decode_q2_k;
-    case GgmlType::Q3_K: return gguf::decode_q3_k;
-    case GgmlType::Q4_K: return gguf::decode_q4_k;
-    case GgmlType::Q5_K: return gguf::decode_q5_k;
-    case GgmlType::Q6_K: return gguf::decode_q6_k;
-    case GgmlType::Q8_K: return gguf::decode_q8_k;
-    default: throw std::invalid_argument("ggufDequantize: no decoder for ggml type " + std::to_string(uint32_t(t)));
-  }
-}
+using gguf::DecodeFn;
 
 }  // namespace
 
 void GgufDequantize::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
   GgmlTypeTraits tr = ggml_block_traits(uint32_t(type_));
-  DecodeFn decode = decoder(type_);
+  DecodeFn decode = gguf::decoder(type_, "ggufDequantize");
   Array blocks = ctx.contiguous(in[0]);
   ctx.alloc_output(out);
   const uint8_t* src = blocks.data<uint8_t>();

@@ -19,24 +19,7 @@ namespace tessera {
 namespace {
 
 using namespace cpu::qmm;
-using DecodeFn = void (*)(const uint8_t*, float*);
-
-DecodeFn decoder(GgmlType t) {
-  switch (t) {
-    case GgmlType::Q4_0: return gguf::decode_q4_0;
-    case GgmlType::Q4_1: return gguf::decode_q4_1;
-    case GgmlType::Q5_0: return gguf::decode_q5_0;
-    case GgmlType::Q5_1: return gguf::decode_q5_1;
-    case GgmlType::Q8_0: return gguf::decode_q8_0;
-    case GgmlType::Q2_K: return gguf::decode_q2_k;
-    case GgmlType::Q3_K: return gguf::decode_q3_k;
-    case GgmlType::Q4_K: return gguf::decode_q4_k;
-    case GgmlType::Q5_K: return gguf::decode_q5_k;
-    case GgmlType::Q6_K: return gguf::decode_q6_k;
-    case GgmlType::Q8_K: return gguf::decode_q8_k;
-    default: throw std::invalid_argument("ggufMatmul: no decoder for ggml type " + std::to_string(uint32_t(t)));
-  }
-}
+using gguf::DecodeFn;
 
 struct Problem {
   int64_t M, N, K, row_bytes, bs, ts;
@@ -230,7 +213,7 @@ std::vector<float> run_sums(const float* X, int64_t M, int64_t K, int64_t len) {
 
 void GgufMatmul::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
   GgmlTypeTraits tr = ggml_block_traits(uint32_t(type_));
-  DecodeFn decode = decoder(type_);
+  DecodeFn decode = gguf::decoder(type_, "ggufMatmul");
   Array blocks = ctx.contiguous(in[1]);
   std::vector<float> X = rows_as_float(in[0], ctx.pool);
   ctx.alloc_output(out);
