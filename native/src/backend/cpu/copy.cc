@@ -123,9 +123,29 @@ inline void transpose8x8_32(const void* in_v, int64_t si, void* out_v, int64_t s
   _mm256_storeu_ps(out + 6 * so, _mm256_permute2f128_ps(s2, s6, 0x31));
   _mm256_storeu_ps(out + 7 * so, _mm256_permute2f128_ps(s3, s7, 0x31));
 }
+// The same for 16-bit elements, in 128-bit registers.
+inline void transpose8x8_16(const void* in_v, int64_t si, void* out_v, int64_t so) {
+  const uint16_t* in = static_cast<const uint16_t*>(in_v);
+  uint16_t* out = static_cast<uint16_t*>(out_v);
+  __m128i r[8];
+  for (int k = 0; k < 8; ++k) r[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + k * si));
+  __m128i a0 = _mm_unpacklo_epi16(r[0], r[1]), a1 = _mm_unpackhi_epi16(r[0], r[1]);
+  __m128i a2 = _mm_unpacklo_epi16(r[2], r[3]), a3 = _mm_unpackhi_epi16(r[2], r[3]);
+  __m128i a4 = _mm_unpacklo_epi16(r[4], r[5]), a5 = _mm_unpackhi_epi16(r[4], r[5]);
+  __m128i a6 = _mm_unpacklo_epi16(r[6], r[7]), a7 = _mm_unpackhi_epi16(r[6], r[7]);
+  __m128i b0 = _mm_unpacklo_epi32(a0, a2), b1 = _mm_unpackhi_epi32(a0, a2);
+  __m128i b2 = _mm_unpacklo_epi32(a1, a3), b3 = _mm_unpackhi_epi32(a1, a3);
+  __m128i b4 = _mm_unpacklo_epi32(a4, a6), b5 = _mm_unpackhi_epi32(a4, a6);
+  __m128i b6 = _mm_unpacklo_epi32(a5, a7), b7 = _mm_unpackhi_epi32(a5, a7);
+  __m128i o[8] = {_mm_unpacklo_epi64(b0, b4), _mm_unpackhi_epi64(b0, b4), _mm_unpacklo_epi64(b1, b5),
+                  _mm_unpackhi_epi64(b1, b5), _mm_unpacklo_epi64(b2, b6), _mm_unpackhi_epi64(b2, b6),
+                  _mm_unpacklo_epi64(b3, b7), _mm_unpackhi_epi64(b3, b7)};
+  for (int k = 0; k < 8; ++k) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k * so), o[k]);
+}
 constexpr bool kHave8x8 = true;
 #else
 inline void transpose8x8_32(const void*, int64_t, void*, int64_t) {}
+inline void transpose8x8_16(const void*, int64_t, void*, int64_t) {}
 constexpr bool kHave8x8 = false;
 #endif
 
@@ -173,10 +193,13 @@ bool convert_tiled(ThreadPool& pool, const cpu::StridedPlan<2>& p, const TIn* sr
       const TIn* x = src + off_i + b0 * si_b;
       TOut* o = dst + off_o + b0;
       int64_t i = a0;
-      if constexpr (kHave8x8 && std::is_same_v<TIn, TOut> && sizeof(TIn) == 4) {
+      if constexpr (kHave8x8 && std::is_same_v<TIn, TOut> && (sizeof(TIn) == 4 || sizeof(TIn) == 2)) {
         int64_t n8 = n & ~int64_t(7);
         for (; i + 8 <= a1; i += 8) {
-          for (int64_t j = 0; j < n8; j += 8) transpose8x8_32(x + i + j * si_b, si_b, o + i * so_a + j, so_a);
+          for (int64_t j = 0; j < n8; j += 8) {
+            if constexpr (sizeof(TIn) == 4) transpose8x8_32(x + i + j * si_b, si_b, o + i * so_a + j, so_a);
+            else transpose8x8_16(x + i + j * si_b, si_b, o + i * so_a + j, so_a);
+          }
           for (int64_t r = i; r < i + 8 && n8 < n; ++r)
             convert_row<TIn, TOut>(o + r * so_a + n8, x + r + n8 * si_b, si_b, n - n8);
         }
