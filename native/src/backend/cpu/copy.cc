@@ -204,6 +204,19 @@ bool convert_tiled(ThreadPool& pool, const cpu::StridedPlan<2>& p, const TIn* sr
             convert_row<TIn, TOut>(o + r * so_a + n8, x + r + n8 * si_b, si_b, n - n8);
         }
       }
+      if constexpr (kHave8x8 && std::is_same_v<TIn, float> && is_half_v<TOut>) {
+        // float32 to a half type: transpose 8x8 blocks into a buffer, then round its rows.
+        int64_t n8 = n & ~int64_t(7);
+        float buf[64];
+        for (; i + 8 <= a1; i += 8) {
+          for (int64_t j = 0; j < n8; j += 8) {
+            transpose8x8_32(x + i + j * si_b, si_b, buf, 8);
+            for (int r = 0; r < 8; ++r) cpu::store_from_f32(buf + r * 8, o + (i + r) * so_a + j, 8);
+          }
+          for (int64_t r = i; r < i + 8 && n8 < n; ++r)
+            convert_row<TIn, TOut>(o + r * so_a + n8, x + r + n8 * si_b, si_b, n - n8);
+        }
+      }
       for (; i < a1; ++i) convert_row<TIn, TOut>(o + i * so_a, x + i, si_b, n);
     }
   });
