@@ -155,7 +155,9 @@ def write_mlx(path, model, alignment_heads, quantization=None):
 
 
 def mlx_dequantized(w, quantization):
-    """The float weights a quantized MLX checkpoint stands for, keyed like openai_state."""
+    """The float weights a quantized MLX checkpoint stands for, keyed like openai_state: q * scale + bias
+    in float32 (the loader keeps the weights packed and its quantized matmul computes in float32;
+    mx.dequantize in the scales' float16 would round every weight)."""
     gs, bits = quantization["group_size"], quantization["bits"]
     out = {}
     for k, v in w.items():
@@ -163,7 +165,8 @@ def mlx_dequantized(w, quantization):
             continue
         base = k[: -len(".weight")]
         if k.endswith(".weight") and base + ".scales" in w:
-            v = mx.dequantize(v, w[base + ".scales"], w[base + ".biases"], group_size=gs, bits=bits)
+            s, b = w[base + ".scales"].astype(mx.float32), w[base + ".biases"].astype(mx.float32)
+            v = mx.dequantize(v, s, b, group_size=gs, bits=bits)
         out[k] = np.array(v.astype(mx.float32))
     return out
 

@@ -160,6 +160,85 @@ describe("quantized checkpoints", () => {
       checkAgainstReference(loaded.model, refs[name], name);
     });
   }
+
+  // Every Linear and the token Embedding of the MLX files (all divisible by the group size).
+  const quantizedLayers = (m: Whisper) => m.namedModules().filter(([, l]) => l instanceof tc.nn.Linear || l instanceof tc.nn.Embedding || l instanceof tc.nn.QuantizedLinear || l instanceof tc.nn.QuantizedEmbedding);
+
+  for (const bits of [4, 8]) {
+    it(`q-mlx-${bits}bit: weights stay packed (QuantizedLinear / QuantizedEmbedding, uint32), not dequantized`, () => {
+      tc.memory.clearCache();
+      const before = tc.memory.stats().active;
+      const m = loadWhisperModel(join(dir, `q-mlx-${bits}bit`)).model;
+      tc.evalSync(m.parameters());
+      const grew = tc.memory.stats().active - before;
+      const layers = quantizedLayers(m);
+      expect(layers.length).toBe(2 * 6 + 2 * 10 + 1);
+      let packed = 0, dequantized = 0;
+      for (const [path, l] of layers) {
+        expect(l instanceof tc.nn.QuantizedLinear || l instanceof tc.nn.QuantizedEmbedding, path).toBe(true);
+        const q = l as tc.nn.QuantizedLinear;
+        expect([q.weight.dtype, q.bits, q.groupSize], path).toEqual(["uint32", bits, 32]);
+        packed += q.weight.nbytes + q.scales.nbytes + q.biases.nbytes;
+        dequantized += q.weight.shape[0] * q.scales.shape[1] * 32 * 4;
+      }
+      expect(m.decoder.token_embedding).toBeInstanceOf(tc.nn.QuantizedEmbedding);
+      expect(m.dtype).toBe("float32");
+      // 4 bits: 1/8 of float32 plus scales and biases (2 floats per 32 values); 8 bits: 1/4 plus those.
+      expect(packed / dequantized).toBeCloseTo(bits / 32 + 1 / 16, 6);
+      // Live bytes after loading (the whole model) are well below its quantized layers in float32 alone.
+      expect(grew).toBeGreaterThan(packed);
+      expect(grew).toBeLessThan(0.6 * dequantized);
+    });
+  }
+
+  // 2/3/5/6-bit (and a per-module override): the 8-bit file's weights requantized with core's
+  // quantize, as MLX's convert would; the packed model must give the logits of the same weights
+  // dequantized into the float model.
+  const writeFolder = (name: string, config: unknown) => {
+    const p = join(tmp, name);
+    mkdirSync(p, { recursive: true });
+    writeFileSync(join(p, "config.json"), JSON.stringify(config));
+    return p;
+  };
+  for (const bits of [2, 3, 5, 6]) {
+    it(`MLX ${bits}-bit with a per-layer override: loads packed, logits match its dequantized float model`, async () => {
+      const r = refs["q-mlx-8bit"];
+      const src = join(dir, "q-mlx-8bit");
+      const { tensors } = tc.io.loadWeights(join(src, "weights.npz"));
+      const override = "decoder.blocks.1.mlp1";
+      const packed = new Map<string, tc.Tensor>(), float = new Map<string, tc.Tensor>();
+      for (const [k, w] of tensors) {
+        const base = k.slice(0, -".weight".length);
+        if (k.endsWith(".scales") || k.endsWith(".biases")) continue;
+        if (!tensors.has(`${base}.scales`)) {
+          packed.set(k, w);
+          float.set(k, w);
+          continue;
+        }
+        const w8 = tc.quant.dequantize(w, tensors.get(`${base}.scales`)!, tensors.get(`${base}.biases`)!, { bits: 8, groupSize: 32 });
+        const b = base === override ? 8 : bits;
+        const q = tc.quant.quantize(w8, { bits: b, groupSize: 32 });
+        packed.set(k, q.weight).set(`${base}.scales`, q.scales).set(`${base}.biases`, q.biases);
+        // In float32, as the quantized matmul computes (float16 would round each weight).
+        float.set(k, tc.quant.dequantize(q.weight, q.scales.astype("float32"), q.biases.astype("float32"), { bits: b, groupSize: 32 }));
+      }
+      const { quantization: _, ...cfg } = JSON.parse(readFileSync(join(src, "config.json"), "utf8"));
+      const quantization = { group_size: 32, bits, [override]: { group_size: 32, bits: 8 } };
+      const qDir = writeFolder(`q${bits}`, { ...cfg, quantization });
+      const fDir = writeFolder(`f${bits}`, cfg);
+      await tc.io.saveSafetensors(join(qDir, "weights.safetensors"), packed);
+      await tc.io.saveSafetensors(join(fDir, "weights.safetensors"), float);
+      const q = loadWhisperModel(qDir), f = loadWhisperModel(fDir);
+      expect(q.quantization).toEqual({ bits, groupSize: 32 });
+      const blocks = q.model.decoder.blocks;
+      expect(blocks[0].mlp1).toBeInstanceOf(tc.nn.QuantizedLinear);
+      expect((blocks[0].mlp1 as tc.nn.QuantizedLinear).bits).toBe(bits);
+      expect((blocks[1].mlp1 as tc.nn.QuantizedLinear).bits).toBe(8);
+      expect(f.model.decoder.blocks[0].mlp1).toBeInstanceOf(tc.nn.Linear);
+      const logits = (m: Whisper) => m.logits([r.tokens], m.embedAudio(melOf(r)));
+      expect(maxAbsDiff(logits(q.model), logits(f.model))).toBeLessThan(1e-3);
+    });
+  }
 });
 
 describe("incremental decoding", () => {

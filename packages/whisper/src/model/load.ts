@@ -3,13 +3,13 @@
 // needs from the same files (alignment heads, tokenizer files, ggml's vocabulary and mel filters).
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
-import { Tensor, io, isFloating } from "@tessera/core";
+import { Tensor, io, isFloating, nn } from "@tessera/core";
 import type { DType } from "@tessera/core";
 import {
   checkAlignmentHeads, defaultAlignmentHeads, officialAlignmentHeads,
 } from "./alignment.js";
 import type { AlignmentHeads } from "./alignment.js";
-import { dequantizeMlxWeights, readMlxQuantization } from "./quantized.js";
+import { readMlxQuantization } from "./quantized.js";
 import type { MlxQuantization } from "./quantized.js";
 import { dimsFromHfConfig, sanitizeGgml, sanitizeHf, sanitizeMlx } from "./sanitize.js";
 import type { WeightMap } from "./sanitize.js";
@@ -38,7 +38,10 @@ export interface LoadedWhisperModel {
   alignmentHeads: AlignmentHeads;
   /** "generation_config.json", "weights" (mlx), "official:<model>" or "default" (last half of the layers). */
   alignmentHeadsSource: string;
-  /** How the file was quantized, if it was (its weights are dequantized at load for now). */
+  /**
+   * How the file was quantized, if it was. MLX-quantized weights stay packed (the model's Linear and
+   * Embedding layers are nn.QuantizedLinear / nn.QuantizedEmbedding); ggml blocks are dequantized.
+   */
   quantization?: MlxQuantization | { ggmlType: string };
   tokenizerFiles: TokenizerFiles;
   /** whisper.cpp files store the mel filterbank [n_mels, n_fft / 2 + 1]. */
@@ -148,7 +151,18 @@ function loadMlx(folder: string, config: Record<string, unknown>, dtype: DType, 
   const quantization = readMlxQuantization(config, configPath);
   const file = findWeights(folder, ["weights.safetensors", "weights.npz", "model.safetensors"], explicit);
   const { weights, alignmentHeads } = sanitizeMlx(io.loadWeights(file).tensors);
-  const model = build(dims, quantization ? dequantizeMlxWeights(weights, quantization, file) : weights, dtype, file);
+  const model = new Whisper(dims);
+  // As mlx-whisper's load_model: nn.quantize over the Linear and Embedding layers (per-module
+  // overrides from the config; only those with scales in the checkpoint), then the packed
+  // weight / scales / biases load straight in.
+  if (quantization) {
+    try {
+      nn.quantizeFromConfig(model, config, weights.keys());
+    } catch (e) {
+      throw new Error(`loadWhisperModel: ${configPath}: ${(e as Error).message}`);
+    }
+  }
+  build(dims, weights, dtype, file, model);
   let heads: { heads: AlignmentHeads; source: string } | undefined;
   if (alignmentHeads) {
     const pairs = alignmentHeads.tolist();
@@ -186,8 +200,7 @@ function alignment(dims: ModelDimensions, given?: { heads: AlignmentHeads; sourc
   return { alignmentHeads: defaultAlignmentHeads(dims), alignmentHeadsSource: "default" };
 }
 
-function build(dims: ModelDimensions, weights: WeightMap, dtype: DType, file: string): Whisper {
-  const model = new Whisper(dims);
+function build(dims: ModelDimensions, weights: WeightMap, dtype: DType, file: string, model = new Whisper(dims)): Whisper {
   try {
     model.loadWeights(weights);
   } catch (e) {

@@ -1,8 +1,9 @@
 // MLX-quantized Whisper checkpoints (mlx-examples convert.py -q: nn.quantize over every Linear and
 // the token Embedding): each quantized layer has `weight` (uint32, packed), `scales` and `biases`.
-// Until core's nn.QuantizedLinear lands these are expanded to float weights at load, with MLX's
-// affine scheme (w = q * scale + bias per group), for the bit widths that pack whole values into
-// 32-bit words (2, 4, 8).
+// load.ts keeps them packed (core's nn.quantizeFromConfig swaps in nn.QuantizedLinear /
+// nn.QuantizedEmbedding, any of core's bit widths). dequantizeAffine / dequantizeMlxWeights remain
+// as utilities to expand them to float weights with MLX's affine scheme (w = q * scale + bias per
+// group), for the bit widths that pack whole values into 32-bit words (2, 4, 8).
 import {
   Tensor, add, astype, floorDivide, multiply, remainder, reshape, tensor,
 } from "@tessera/core";

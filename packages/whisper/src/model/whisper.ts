@@ -58,6 +58,14 @@ export function sinusoids(length: number, channels: number, maxTimescale = 10000
   return tensor(out, { shape: [length, channels] });
 }
 
+/** A linear layer: float, or quantized (an mlx-community checkpoint with a `quantization` block). */
+export type Projection = nn.Linear | nn.QuantizedLinear;
+
+// A quantized table's weight is packed uint32: the float dtype is its scales'.
+function embeddingDType(e: nn.Embedding | nn.QuantizedEmbedding): DType {
+  return e instanceof nn.QuantizedEmbedding ? e.scales.dtype : e.weight.dtype;
+}
+
 /** Keys and values of one attention layer, split into heads: [B, H, S, D]. */
 export interface KeyValue {
   k: Tensor;
@@ -73,10 +81,10 @@ export interface AttentionOutput {
 
 /** Multi-head attention with openai-whisper's projections (no bias on `key`). */
 export class MultiHeadAttention extends nn.Module {
-  query: nn.Linear;
-  key: nn.Linear;
-  value: nn.Linear;
-  out: nn.Linear;
+  query: Projection;
+  key: Projection;
+  value: Projection;
+  out: Projection;
   readonly nHead: number;
 
   constructor(nState: number, nHead: number) {
@@ -123,8 +131,8 @@ export class ResidualAttentionBlock extends nn.Module {
   attn_ln: nn.LayerNorm;
   cross_attn?: MultiHeadAttention;
   cross_attn_ln?: nn.LayerNorm;
-  mlp1: nn.Linear;
-  mlp2: nn.Linear;
+  mlp1: Projection;
+  mlp2: Projection;
   mlp_ln: nn.LayerNorm;
 
   constructor(nState: number, nHead: number, crossAttention = false) {
@@ -232,7 +240,7 @@ export interface DecodeResult {
 
 /** Token + learned positional embeddings -> blocks (causal self-attention, cross-attention) -> ln -> tied logits. */
 export class TextDecoder extends nn.Module {
-  token_embedding: nn.Embedding;
+  token_embedding: nn.Embedding | nn.QuantizedEmbedding;
   positional_embedding: Tensor;
   blocks: ResidualAttentionBlock[];
   ln: nn.LayerNorm;
@@ -261,7 +269,7 @@ export class TextDecoder extends nn.Module {
     for (const [layer, head] of heads)
       if (!(layer >= 0 && layer < this.blocks.length && head >= 0 && head < this.blocks[0].attn.nHead))
         throw new Error(`TextDecoder: alignment head [${layer}, ${head}] is out of range (${this.blocks.length} layers, ${this.blocks[0].attn.nHead} heads)`);
-    const dtype = this.token_embedding.weight.dtype;
+    const dtype = embeddingDType(this.token_embedding);
     const pos = this.positional_embedding.shape[0] === l && offset === 0
       ? this.positional_embedding
       : index(this.positional_embedding, [offset, offset + l]);
@@ -322,7 +330,7 @@ export class Whisper extends nn.Module {
 
   /** The dtype of the weights (the first float parameter's). */
   get dtype(): DType {
-    return this.decoder.token_embedding.weight.dtype;
+    return embeddingDType(this.decoder.token_embedding);
   }
 
   get isMultilingual(): boolean {
