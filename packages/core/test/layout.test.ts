@@ -291,3 +291,70 @@ describe("bad input", () => {
     expect(() => tc.sliceUpdate(a, 1, [0, 0, 0])).toThrow(/sliceUpdate: got 3 start indices for a tensor of 2 dimensions/);
   });
 });
+
+describe("transposed copies (cache-blocked path)", () => {
+  // Values of a row-major array permuted by axes, computed in JS.
+  function permute(data: ArrayLike<number>, shape: readonly number[], axes: readonly number[]): number[] {
+    const nd = shape.length;
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, s) => p * s, 1));
+    const outShape = axes.map((a) => shape[a]);
+    const size = shape.reduce((p, s) => p * s, 1);
+    const out = new Array<number>(size);
+    const idx = new Array<number>(nd).fill(0);
+    for (let o = 0; o < size; o++) {
+      let src = 0;
+      for (let d = 0; d < nd; d++) src += idx[d] * strides[axes[d]];
+      out[o] = data[src];
+      for (let d = nd - 1; d >= 0; d--) {
+        if (++idx[d] < outShape[d]) break;
+        idx[d] = 0;
+      }
+    }
+    return out;
+  }
+  const values = (size: number) => Array.from({ length: size }, (_, i) => ((i * 37) % 2003) - 1001);
+  const read = (t: tc.Tensor) => Array.from(t.dataSync() as ArrayLike<number | bigint>, Number);
+  const cases: [string, number[], number[], tc.DType][] = [
+    ["2-D 33x65 float32", [33, 65], [1, 0], "float32"],
+    ["2-D 70x130 float16", [70, 130], [1, 0], "float16"],
+    ["2-D 33x65 int64", [33, 65], [1, 0], "int64"],
+    ["2-D 40x97 uint8", [40, 97], [1, 0], "uint8"],
+    ["3-D batch 3x33x65 swap last two", [3, 33, 65], [0, 2, 1], "float32"],
+    ["3-D 8x150x64 swap first two", [8, 150, 64], [1, 0, 2], "float32"],
+    ["4-D 2x3x40x50 to 0,3,1,2", [2, 3, 40, 50], [0, 3, 1, 2], "int32"],
+  ];
+  for (const [name, shape, axes, dtype] of cases) {
+    it(name, () => {
+      const size = shape.reduce((p, s) => p * s, 1);
+      const data = dtype === "uint8" ? values(size).map((v) => v & 255) : values(size);
+      const a = tc.tensor(data, { dtype }).reshape(shape);
+      const t = tc.transpose(a, axes);
+      const want = permute(data, shape, axes);
+      expect(read(tc.copy(t))).toEqual(want);
+      // Reshape of the transposed view must materialize the same order.
+      expect(read(tc.reshape(t, [size]))).toEqual(want);
+    });
+  }
+
+  it("swapaxes(attn, 1, 2).reshape(b, l, d) as in attention", () => {
+    const shape = [2, 4, 37, 16];
+    const size = shape.reduce((p, s) => p * s, 1);
+    const data = values(size).map((v) => v / 8);
+    const out = tc.reshape(tc.swapaxes(tc.tensor(data).reshape(shape), 1, 2), [2, 37, 64]);
+    expect(out.shape).toEqual([2, 37, 64]);
+    expect(read(out)).toEqual(permute(data, shape, [0, 2, 1, 3]));
+  });
+
+  it("astype of a transposed float32 to float16 and int32 rounds like the contiguous path", () => {
+    const shape = [45, 67];
+    const data = Array.from({ length: 45 * 67 }, (_, i) => Math.sin(i) * 3000 + 0.1 * i);
+    const a = tc.tensor(data).reshape(shape);
+    for (const dtype of ["float16", "int32", "bfloat16"] as tc.DType[]) {
+      const want = permute(read(tc.astype(a, dtype)), shape, [1, 0]);
+      expect(read(tc.astype(tc.transpose(a), dtype))).toEqual(want);
+    }
+    // float16 -> float32 from a transposed half tensor.
+    const h = tc.astype(a, "float16");
+    expect(read(tc.astype(tc.transpose(h), "float32"))).toEqual(permute(read(h), shape, [1, 0]));
+  });
+});
