@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "tessera/dtype.h"
+#include "backend/cpu/simd_math.h"
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define TESSERA_FAST_AVX2 1
@@ -49,12 +50,7 @@ inline void store_row(const float* src, T* dst, int64_t n) {
 }
 
 #if defined(TESSERA_FAST_AVX2)
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using simd::hsum;
 
 // exp with a Cephes polynomial (about 2 ulp); inputs below -87.3 (including -inf) give exactly 0.
 inline __m256 exp256(__m256 x) {

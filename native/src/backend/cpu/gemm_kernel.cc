@@ -1,6 +1,7 @@
 // GEMM building blocks: the 6x16 AVX2/FMA microkernel, panel packing (converting halves and
 // reading transposed operands in place), the memory-bound mat-vec kernels and the FMA peak loop.
 #include "backend/cpu/gemm_kernel.h"
+#include "backend/cpu/simd_math.h"
 
 #include <algorithm>
 #include <cstring>
@@ -54,12 +55,7 @@ inline void transpose8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, __m256& r
   r7 = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using simd::hsum;
 #endif
 
 template <typename T>

@@ -13,6 +13,7 @@
 #endif
 
 #include "tessera/array.h"
+#include "backend/cpu/simd_math.h"
 #include "tessera/thread_pool.h"
 
 namespace tessera::cpu::qmm {
@@ -33,12 +34,7 @@ void dot_panel(ThreadPool& pool, int64_t M, int64_t nb, int64_t K, const float* 
 void store_output(const float* y, Array& out, ThreadPool& pool);
 
 #if defined(__AVX2__) && defined(__FMA__)
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using simd::hsum;
 #endif
 
 inline float dot(const float* a, const float* b, int64_t n) {

@@ -16,12 +16,7 @@ namespace tessera::cpu {
 namespace {
 
 #if TESSERA_REDUCE_AVX2
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using simd::hsum;
 
 template <bool Max>
 float row_extreme(const float* x, int64_t n) {

@@ -62,6 +62,14 @@ inline float gelu_tanh(float x) {
 }  // namespace scalar
 
 #if TESSERA_SIMD_AVX2
+
+// Sum of the 8 lanes (shared by the row kernels: reductions, GEMM edges, attention, quantized dots).
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
 // ---------------------------------------------------------------------------------------------
 // AVX2 + FMA versions, 8 floats at a time.
 using vf = __m256;
