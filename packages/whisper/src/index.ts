@@ -12,3 +12,6 @@ export { ASSETS_DIR } from "./assets.js";
 export { CHUNK_LENGTH, HOP_LENGTH, N_FFT, N_FRAMES, N_SAMPLES, logMelSpectrogram, melFilters, padOrTrim } from "./mel.js";
 export type { LogMelOptions, MelBins } from "./mel.js";
 export * from "./model/index.js";
+export type {
+  DecodingOptions, DecodingResult, Segment, TranscribeProgress, TranscribeResult, Word,
+} from "./types.js";

@@ -1,0 +1,93 @@
+// The shapes decoding, word timing, transcribe() and the writers share (openai-whisper's, in camelCase).
+import type { Tensor } from "@tessera/core";
+import type { Task } from "./tokenizer.js";
+
+/** How to decode one 30-second window (openai-whisper's `DecodingOptions`). */
+export interface DecodingOptions {
+  /** "transcribe" (default) or "translate" (to English). */
+  task?: Task;
+  /** Language code or name; undefined: detected from the audio (multilingual models). */
+  language?: string;
+  /** 0 (default): greedy, or beam search when `beamSize` is set; above 0: sampling, `bestOf` candidates. */
+  temperature?: number;
+  /** Most tokens to sample (default: half the text context, 224). */
+  sampleLen?: number;
+  /** Independent samples to draw when temperature > 0 (default 1). */
+  bestOf?: number;
+  /** Beams for beam search when temperature is 0 (default: greedy). */
+  beamSize?: number;
+  /** Beam search patience (default 1.0): finished candidates to collect = round(beamSize * patience). */
+  patience?: number;
+  /** Length penalty alpha for ranking candidates; undefined: plain length normalization. */
+  lengthPenalty?: number;
+  /** Previous text as context (after <|startofprev|>): text, or token ids. */
+  prompt?: string | readonly number[];
+  /** Forced start of the current window's text: text, or token ids. */
+  prefix?: string | readonly number[];
+  /** Token ids to suppress, or a comma-separated list; "-1" (default) means the non-speech symbols. */
+  suppressTokens?: string | readonly number[];
+  /** Suppress blank outputs at the start of sampling (default true). */
+  suppressBlank?: boolean;
+  /** Decode text only (<|notimestamps|>). */
+  withoutTimestamps?: boolean;
+  /** Latest allowed first timestamp in seconds (default 1.0); null: no limit. */
+  maxInitialTimestamp?: number | null;
+  /** Seed of the sampling random stream (temperature > 0), for reproducible runs. */
+  seed?: number;
+}
+
+/** The outcome of decoding one window (openai-whisper's `DecodingResult`). */
+export interface DecodingResult {
+  /** Encoder output [n_audio_ctx, n_audio_state] this was decoded from. */
+  audioFeatures: Tensor;
+  language: string;
+  /** Probability of every language code, when the language was detected. */
+  languageProbs?: Record<string, number>;
+  /** Sampled tokens (timestamps included), without the start sequence and end token. */
+  tokens: number[];
+  text: string;
+  avgLogprob: number;
+  noSpeechProb: number;
+  temperature: number;
+  compressionRatio: number;
+}
+
+/** A word with its time span in seconds and the mean probability of its tokens. */
+export interface Word {
+  word: string;
+  start: number;
+  end: number;
+  probability: number;
+}
+
+/** A segment of transcript between two timestamp tokens. */
+export interface Segment {
+  id: number;
+  /** Start of the 30-second window it was decoded from, in mel frames (10 ms). */
+  seek: number;
+  start: number;
+  end: number;
+  text: string;
+  tokens: number[];
+  temperature: number;
+  avgLogprob: number;
+  compressionRatio: number;
+  noSpeechProb: number;
+  /** Present when word timestamps were asked for. */
+  words?: Word[];
+}
+
+/** What transcribe() returns (openai-whisper's result dict). */
+export interface TranscribeResult {
+  text: string;
+  segments: Segment[];
+  language: string;
+}
+
+/** Progress of a transcription, in seconds of audio. */
+export interface TranscribeProgress {
+  /** Audio processed so far. */
+  processed: number;
+  /** Audio length. */
+  total: number;
+}
