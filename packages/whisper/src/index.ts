@@ -13,5 +13,5 @@ export { CHUNK_LENGTH, HOP_LENGTH, N_FFT, N_FRAMES, N_SAMPLES, logMelSpectrogram
 export type { LogMelOptions, MelBins } from "./mel.js";
 export * from "./model/index.js";
 export type {
-  DecodingOptions, DecodingResult, Segment, TranscribeProgress, TranscribeResult, Word,
+  DecodingOptions, DecodingResult, Segment, TranscribeOptions, TranscribeProgress, TranscribeResult, Word,
 } from "./types.js";

@@ -91,3 +91,37 @@ export interface TranscribeProgress {
   /** Audio length. */
   total: number;
 }
+
+/** transcribe()'s options: openai-whisper's `transcribe` arguments and decode options, in camelCase. */
+export interface TranscribeOptions extends Omit<DecodingOptions, "temperature" | "prompt" | "withoutTimestamps"> {
+  /** Temperatures to try in turn when a window fails the thresholds (default [0, 0.2, 0.4, 0.6, 0.8, 1]). */
+  temperature?: number | readonly number[];
+  /** Retry hotter when the text's gzip compression ratio is above this (default 2.4); null: never. */
+  compressionRatioThreshold?: number | null;
+  /** Retry hotter when the average log-probability is below this (default -1); null: never. */
+  logprobThreshold?: number | null;
+  /** A window is silent when noSpeechProb is above this and the log-probability below logprobThreshold (default 0.6). */
+  noSpeechThreshold?: number | null;
+  /** Give the previous window's text as the prompt of the next (default true). */
+  conditionOnPreviousText?: boolean;
+  /** Text to prompt the first window with (names, spelling, style). */
+  initialPrompt?: string;
+  /** Keep the initial prompt before the previous text in every window (default false). */
+  carryInitialPrompt?: boolean;
+  /** Find the start and end of every word (default false). */
+  wordTimestamps?: boolean;
+  /** Punctuation merged into the next word (default `"'“¿([{-`). */
+  prependPunctuations?: string;
+  /** Punctuation merged into the previous word (default `"'.。,，!！?？:：”)]}、`). */
+  appendPunctuations?: string;
+  /** Clips to transcribe: "start,end,start,end..." in seconds or the numbers; the last end may be left out (default "0"). */
+  clipTimestamps?: string | readonly number[];
+  /** With word timestamps, skip silent stretches longer than this many seconds around a likely hallucination. */
+  hallucinationSilenceThreshold?: number;
+  /** Called with each segment as it is decided. */
+  onSegment?: (segment: Segment) => void;
+  /** Called after each window. */
+  onProgress?: (progress: TranscribeProgress) => void;
+  /** Stops the transcription: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
