@@ -1,6 +1,10 @@
 // Quantized mat-vec throughput (weight bytes read per second) against the read bandwidth (a sum over
 // 1 GB) measured in the same run, and loading a 1 GB safetensors file against `cat file > /dev/null`.
-// Run: npx tsx bench/quant.ts [--threads=2] [--iters=10] [--loadMB=1024]
+// Each time is the best of --iters runs (the machine is shared: the fastest run is the one least
+// disturbed), the bandwidth too (measured before and after the kernels, best kept). A summary table
+// puts the % of bandwidth of every format side by side per shape; --rows=M adds mat-mat cases
+// (x with M rows; bytes = weight bytes, read once).
+// Run: npx tsx bench/quant.ts [--threads=2] [--iters=10] [--loadMB=1024] [--rows=8]
 // (imports the built package: `pnpm install` or `npx tsc -b packages/core` first)
 import { execSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -17,6 +21,7 @@ const arg = (name: string, dflt: number): number => {
 const threads = arg("threads", 2);
 const iters = arg("iters", 10);
 const loadMB = arg("loadMB", 1024);
+const batchRows = arg("rows", 8);
 tc.setNumThreads(threads);
 
 // Reproducible pseudo-random bytes (contents do not matter for timing, scales must be finite).
@@ -30,24 +35,31 @@ function randomBytes(n: number, seed: number): Uint8Array {
   return out;
 }
 
-/** Median seconds to evaluate fn() (result disposed each time). */
-async function time(fn: () => tc.Tensor): Promise<number> {
-  return timeIt(() => {
+/** Best seconds of `iters` evaluations of fn() (result disposed each time), after 2 warm-up runs. */
+async function time(fn: () => tc.Tensor, n = iters): Promise<number> {
+  const run = (): void => {
     const y = fn();
     tc.evalSync(y);
     y.dispose();
-  }, iters, 2);
+  };
+  run();
+  run();
+  let best = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    run();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return best;
 }
 
 // Memory bandwidth: a sum over a 1 GB float32 tensor reads every byte once (the read ceiling of a
 // mat-vec); the copy op of it reads and writes (reported as bytes moved).
 const big = tc.tensor(new Float32Array(256 * 2 ** 20).fill(1));
 tc.evalSync(big);
-const sumTime = await time(() => tc.sum(big));
-const bandwidth = big.nbytes / sumTime / 1e9;
-const copyTime = await time(() => tc.copy(big));
+let sumTime = await time(() => tc.sum(big), 5);
+const copyTime = await time(() => tc.copy(big), 3);
 const copyBandwidth = (2 * big.nbytes) / copyTime / 1e9;
-big.dispose();
 
 // GGUF blocks of `type` for W [n, k] with f16 scales at the given byte offsets set to 0.01.
 function ggufWeight(type: string, n: number, k: number, scaleOffsets: number[]): tc.Tensor {
@@ -60,38 +72,53 @@ function ggufWeight(type: string, n: number, k: number, scaleOffsets: number[]):
   return w;
 }
 
-const rows: BenchRow[] = [
-  { case: `read bandwidth: sum of 1 GB float32`, value: bandwidth, unit: "GB/s", goal: "ceiling" },
-  { case: `copy of 1 GB (read + write bytes) / time`, value: copyBandwidth, unit: "GB/s" },
-];
-for (const [n, k] of [[4096, 4096], [11008, 4096]] as const) {
-  const x = tc.tensor(new Float32Array(k).map((_, i) => Math.sin(i)), { shape: [1, k] });
+interface Case {
+  shape: string;
+  format: string;
+  rows: number;
+  bytes: number;
+  seconds: number;
+}
+const results: Case[] = [];
+for (const [n, k] of [[4096, 4096], [11008, 4096], [4096, 11008]] as const) {
   // MLX affine 4-bit, group 64, float32 scales and biases.
   const wq = tc.tensor(randomBytes((n * k) / 2, 7), { dtype: "uint32", shape: [n, k / 8] });
   const s = tc.tensor(new Float32Array((n * k) / 64).fill(0.01), { shape: [n, k / 64] });
   const b = tc.tensor(new Float32Array((n * k) / 64).fill(-0.08), { shape: [n, k / 64] });
   tc.evalSync(wq, s, b);
-  const cases: [string, number, () => tc.Tensor][] = [
-    [`MLX affine 4-bit g64`, wq.nbytes + s.nbytes + b.nbytes, () => tc.quant.quantizedMatmul(x, wq, s, b, { bits: 4, groupSize: 64 })],
-  ];
   const q40 = ggufWeight("Q4_0", n, k, [0]);
   const q4k = ggufWeight("Q4_K", n, k, [0, 2]);
-  cases.push([`GGUF Q4_0`, q40.nbytes, () => tc.quant.ggufMatmul(x, q40, "Q4_0")]);
-  cases.push([`GGUF Q4_K`, q4k.nbytes, () => tc.quant.ggufMatmul(x, q4k, "Q4_K")]);
-  for (const [name, bytes, fn] of cases) {
-    const t = await time(fn);
-    const gbs = bytes / t / 1e9;
-    rows.push({
-      case: `${name} mat-vec ${n}x${k}, ${(t * 1e3).toFixed(2)} ms`,
-      value: gbs,
-      unit: "GB/s",
-      reference: bandwidth,
-      referenceName: "read bandwidth",
-      fraction: gbs / bandwidth,
-      goal: ">= 70%",
-    });
+  for (const M of batchRows > 1 ? [1, batchRows] : [1]) {
+    const x = tc.tensor(new Float32Array(M * k).map((_, i) => Math.sin(i)), { shape: [M, k] });
+    const cases: [string, number, () => tc.Tensor][] = [
+      [`MLX affine 4-bit g64`, wq.nbytes + s.nbytes + b.nbytes, () => tc.quant.quantizedMatmul(x, wq, s, b, { bits: 4, groupSize: 64 })],
+      [`GGUF Q4_0`, q40.nbytes, () => tc.quant.ggufMatmul(x, q40, "Q4_0")],
+      [`GGUF Q4_K`, q4k.nbytes, () => tc.quant.ggufMatmul(x, q4k, "Q4_K")],
+    ];
+    for (const [format, bytes, fn] of cases) results.push({ shape: `${n}x${k}`, format, rows: M, bytes, seconds: await time(fn) });
+    x.dispose();
   }
-  for (const t of [x, wq, s, b, q40, q4k]) t.dispose();
+  for (const t of [wq, s, b, q40, q4k]) t.dispose();
+}
+sumTime = Math.min(sumTime, await time(() => tc.sum(big), 5));
+const bandwidth = big.nbytes / sumTime / 1e9;
+big.dispose();
+
+const rows: BenchRow[] = [
+  { case: `read bandwidth: sum of 1 GB float32`, value: bandwidth, unit: "GB/s", goal: "ceiling" },
+  { case: `copy of 1 GB (read + write bytes) / time`, value: copyBandwidth, unit: "GB/s" },
+];
+for (const c of results) {
+  const gbs = c.bytes / c.seconds / 1e9;
+  rows.push({
+    case: `${c.format} ${c.rows === 1 ? "mat-vec" : `mat-mat (${c.rows} rows)`} ${c.shape}, ${(c.seconds * 1e3).toFixed(2)} ms`,
+    value: gbs,
+    unit: "GB/s",
+    reference: bandwidth,
+    referenceName: "read bandwidth",
+    fraction: gbs / bandwidth,
+    goal: c.rows === 1 ? ">= 70%" : undefined,
+  });
 }
 
 // Loading a safetensors file and reading every byte (a sum of each tensor) vs reading it with cat.
@@ -129,3 +156,12 @@ if (loadMB > 0) try {
 }
 
 report({ name: "quant", title: `Quantized mat-vec (${threads} threads) and weight loading`, rows, notes });
+
+// Side by side: % of the read bandwidth per shape (N x K weights) and format.
+const summary: Record<string, Record<string, string>> = {};
+for (const c of results) {
+  const key = `${c.shape}${c.rows === 1 ? "" : ` x${c.rows} rows`}`;
+  (summary[key] ??= {})[c.format] = `${((c.bytes / c.seconds / 1e9 / bandwidth) * 100).toFixed(1)}%`;
+}
+console.log(`\n% of read bandwidth (${bandwidth.toFixed(1)} GB/s), best of ${iters}, ${threads} threads:`);
+console.table(summary);

@@ -154,6 +154,21 @@ describe("quantizedMatmul kernels against dequantize", () => {
     });
   }
 
+  it("4-bit, K a multiple of 64 (integer kernel): every group size, mat-vec and mat-mat", () => {
+    const K = 384, N = 21;
+    for (const gs of quant.GROUP_SIZES) {
+      const w = tc.tensor(randoms(N * K, gs), { shape: [N, K] });
+      const q = quant.quantize(w, { bits: 4, groupSize: gs });
+      const W = quant.dequantize(q.weight, q.scales, q.biases, { bits: 4, groupSize: gs }).dataSync() as Float32Array;
+      for (const M of [1, 3, 4, 9, 33]) {
+        // Activations of mixed magnitudes (quantized per 32 values inside the kernel).
+        const x = randoms(M * K, 200 + M).map((v, i) => v * (i % 7 === 0 ? 50 : 1));
+        const y = quant.quantizedMatmul(tc.tensor(x, { shape: [M, K] }), q.weight, q.scales, q.biases, { bits: 4, groupSize: gs });
+        expectMatmulClose(y.dataSync() as Float32Array, refMatmulT(x, W, M, N, K), 1e-5, `gs=${gs} M=${M}`);
+      }
+    }
+  });
+
   it("keeps leading axes of x and reads strided x", () => {
     const q = quant.quantize(tc.tensor(randoms(8 * 64, 3), { shape: [8, 64] }));
     const x = tc.tensor(randoms(2 * 64 * 3, 4), { shape: [2, 3, 64] });
@@ -186,17 +201,62 @@ function randomBlocks(type: string, rows: number, k: number, seed: number): tc.T
   return tc.tensor(bytes, { shape: [rows, ((k / t.blockSize) * t.typeSize)] });
 }
 
+// Types whose kernels quantize the activations to int8 blocks first (as llama.cpp), the block
+// length, and the most activation rows they take (more rows use float panels and exact x).
+const Q8_BLOCK: Record<string, number> = { Q4_0: 32, Q8_0: 32, Q4_K: 256, Q5_K: 256, Q6_K: 256 };
+const Q8_MAX_ROWS = 32;
+
+/** Round half to even, as the kernels' _mm256_cvtps_epi32. */
+function rint(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : r;
+}
+
+/** x as the kernels see it: each block of `bs` values as d * q with d = amax / 127 (float32 steps). */
+function q8Roundtrip(x: Float32Array, bs: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < x.length; b += bs) {
+    let amax = 0;
+    for (let j = b; j < b + bs; j++) amax = Math.max(amax, Math.abs(x[j]));
+    const d = Math.fround(amax / 127), id = amax > 0 ? Math.fround(127 / amax) : 0;
+    for (let j = b; j < b + bs; j++) out[j] = d * rint(Math.fround(x[j] * id));
+  }
+  return out;
+}
+
 describe("ggufMatmul against dequantize + matmul", () => {
   const K = 512, N = 19;
   for (const type of Object.keys(SCALE_FIELDS)) {
     it(`${type}: mat-vec and mat-mat`, () => {
       const blocks = randomBlocks(type, N, K, type.length * 31 + type.charCodeAt(1));
       const W = io.dequantize(blocks, type).dataSync() as Float32Array;
-      for (const M of [1, 2, 4, 6]) {
+      for (const M of [1, 2, 4, 6, 9, 40]) {
         const x = randoms(M * K, M);
         const y = quant.ggufMatmul(tc.tensor(x, { shape: [M, K] }), blocks, type);
         expect(y.shape).toEqual([M, N]);
-        expectMatmulClose(y.dataSync() as Float32Array, refMatmulT(x, W, M, N, K), 1e-5, `${type} M=${M}`);
+        const got = y.dataSync() as Float32Array;
+        const bs = Q8_BLOCK[type];
+        if (bs && M <= Q8_MAX_ROWS) {
+          // Exact up to float32 summation against the int8-rounded activations...
+          expectMatmulClose(got, refMatmulT(q8Roundtrip(x, bs), W, M, N, K), 1e-5, `${type} M=${M} (x rounded to Q8)`);
+          // ...and within the rounding's bound of the exact product: |x - d q| <= d / 2 = amax / 254
+          // per block, so |error| <= sum_k |W[n, k]| amax(block of k) / 254 (plus float32 noise).
+          const ref = refMatmulT(x, W, M, N, K);
+          for (let m = 0; m < M; m++)
+            for (let n = 0; n < N; n++) {
+              let bound = 0;
+              for (let b = 0; b < K; b += bs) {
+                let amax = 0, wsum = 0;
+                for (let k = b; k < b + bs; k++) amax = Math.max(amax, Math.abs(x[m * K + k])), wsum += Math.abs(W[n * K + k]);
+                bound += (wsum * amax) / 254;
+              }
+              const i = m * N + n;
+              if (!(Math.abs(got[i] - ref.y[i]) <= bound * (1 + 1e-4) + 1e-5 * ref.mag[i]))
+                expect.fail(`${type} M=${m} [${i}]: got ${got[i]}, exact ${ref.y[i]}, bound ${bound}`);
+            }
+        } else {
+          expectMatmulClose(got, refMatmulT(x, W, M, N, K), 1e-5, `${type} M=${M}`);
+        }
       }
     });
   }
@@ -207,7 +267,7 @@ describe("ggufMatmul against dequantize + matmul", () => {
     const x16 = tc.tensor(randoms(256, 2), { shape: [1, 256] }).astype("float16");
     const y = quant.ggufMatmul(x16, blocks, "Q4_K");
     expect(y.dtype).toBe("float16");
-    const x = x16.astype("float32").dataSync() as Float32Array;
+    const x = q8Roundtrip(x16.astype("float32").dataSync() as Float32Array, 256);
     expectMatmulClose(y.astype("float32").dataSync() as Float32Array, refMatmulT(x, W, 1, 4, 256), 1e-3, "f16");
   });
 });

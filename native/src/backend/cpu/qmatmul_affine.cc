@@ -13,9 +13,11 @@
 // rows; more rows: panels of weight rows decoded to float32 (L2-resident) and reused by dot_panel.
 // transpose=false (x @ W with W packed along N): panels of W rows, axpy into permuted outputs.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
+#include "backend/cpu/affine4_dot.h"
 #include "backend/cpu/qmatmul_common.h"
 #include "tessera/primitives/quant.h"
 
@@ -212,9 +214,48 @@ void matvec_rows(const Problem& P, const S* scales, const S* biases, const float
 #endif
 }
 
+#if defined(__AVX2__) && defined(__FMA__)
+// Up to this many activation rows, 4-bit weights with K a multiple of 64 take the integer kernel
+// (affine4_dot.h): each weight row is read once from memory and reused from L1 by every tile of 4
+// activation rows.
+constexpr int64_t kIntRows = 32;
+
+template <int GS, typename S>
+void run_int4(const Problem& P, const S* scales, const S* biases, const std::vector<float>& X, float* Y,
+              ThreadPool& pool) {
+  cpu::affine4::Act a;
+  cpu::affine4::quantize(X.data(), P.M, P.K, GS, a, pool);
+  pool.parallel_for(P.N, 8, [&](int64_t n0, int64_t n1) {
+    const int64_t chunk = P.M <= 4 ? n1 - n0 : std::max<int64_t>(1, 16384 / P.row_bytes);
+    for (int64_t c0 = n0; c0 < n1; c0 += chunk) {
+      const int64_t c1 = std::min(n1, c0 + chunk);
+      for (int64_t m0 = 0; m0 < P.M; m0 += 4) {
+        auto tile = [&]<int MR>() { cpu::affine4::rows_dot<MR, GS>(P.w, P.row_bytes, scales, biases, a, m0, c0, c1, Y, P.N); };
+        switch (std::min<int64_t>(4, P.M - m0)) {
+          case 1: tile.template operator()<1>(); break;
+          case 2: tile.template operator()<2>(); break;
+          case 3: tile.template operator()<3>(); break;
+          default: tile.template operator()<4>(); break;
+        }
+      }
+    }
+  });
+}
+#endif
+
 template <int BITS, typename S>
 void run_transposed(const Problem& P, const S* scales, const S* biases, const std::vector<float>& X, float* Y,
                     ThreadPool& pool) {
+#if defined(__AVX2__) && defined(__FMA__)
+  const bool force_float = std::getenv("TESSERA_QMM_FLOAT") != nullptr;  // TEMP measurement
+  if (BITS == 4 && P.K % 64 == 0 && P.M <= kIntRows && !force_float) {
+    switch (P.gs) {
+      case 32: return run_int4<32>(P, scales, biases, X, Y, pool);
+      case 64: return run_int4<64>(P, scales, biases, X, Y, pool);
+      default: return run_int4<128>(P, scales, biases, X, Y, pool);
+    }
+  }
+#endif
   const Layout& L = P.L;
   const int64_t Kp = P.chunks * L.chunk(), groups = P.K / P.gs, M = P.M;
   // Activations in the weights' SIMD order, zero-padded, and their per-group sums.
