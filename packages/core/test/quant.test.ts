@@ -154,14 +154,14 @@ describe("quantizedMatmul kernels against dequantize", () => {
     });
   }
 
-  it("4-bit, K a multiple of 64 (integer kernel): every group size, mat-vec and mat-mat", () => {
+  it("4-bit, K a multiple of 64 (integer mat-vec kernel, tiled float kernel, panels): every group size", () => {
     const K = 384, N = 21;
     for (const gs of quant.GROUP_SIZES) {
       const w = tc.tensor(randoms(N * K, gs), { shape: [N, K] });
       const q = quant.quantize(w, { bits: 4, groupSize: gs });
       const W = quant.dequantize(q.weight, q.scales, q.biases, { bits: 4, groupSize: gs }).dataSync() as Float32Array;
       for (const M of [1, 3, 4, 9, 33]) {
-        // Activations of mixed magnitudes (quantized per 32 values inside the kernel).
+        // Activations of mixed magnitudes (the integer kernel quantizes them per 32 values).
         const x = randoms(M * K, 200 + M).map((v, i) => v * (i % 7 === 0 ? 50 : 1));
         const y = quant.quantizedMatmul(tc.tensor(x, { shape: [M, K] }), q.weight, q.scales, q.biases, { bits: 4, groupSize: gs });
         expectMatmulClose(y.dataSync() as Float32Array, refMatmulT(x, W, M, N, K), 1e-5, `gs=${gs} M=${M}`);
@@ -204,7 +204,7 @@ function randomBlocks(type: string, rows: number, k: number, seed: number): tc.T
 // Types whose kernels quantize the activations to int8 blocks first (as llama.cpp), the block
 // length, and the most activation rows they take (more rows use float panels and exact x).
 const Q8_BLOCK: Record<string, number> = { Q4_0: 32, Q8_0: 32, Q4_K: 256, Q5_K: 256, Q6_K: 256 };
-const Q8_MAX_ROWS = 32;
+const Q8_MAX_ROWS = 128;
 
 /** Round half to even, as the kernels' _mm256_cvtps_epi32. */
 function rint(v: number): number {
@@ -230,7 +230,7 @@ describe("ggufMatmul against dequantize + matmul", () => {
     it(`${type}: mat-vec and mat-mat`, () => {
       const blocks = randomBlocks(type, N, K, type.length * 31 + type.charCodeAt(1));
       const W = io.dequantize(blocks, type).dataSync() as Float32Array;
-      for (const M of [1, 2, 4, 6, 9, 40]) {
+      for (const M of [1, 2, 4, 6, 9, 40, 130]) {
         const x = randoms(M * K, M);
         const y = quant.ggufMatmul(tc.tensor(x, { shape: [M, K] }), blocks, type);
         expect(y.shape).toEqual([M, N]);

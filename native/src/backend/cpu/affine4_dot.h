@@ -69,12 +69,13 @@ AFF4_INLINE __m256 chunk_scales(const S* s, int64_t c) {
   else return _mm256_set1_ps(to_f32(s[(c * 64) / GS]));
 }
 
-// out[(m0 + m) * ldo + n] for weight rows [n0, n1) and activation rows m0..m0+MR; sf/bf: the
-// scales and biases [N, groups].
+// out[(m0 + m) * ldo + n] for weight rows [n0, n1) and activation rows m0..m0+MR over the chunks
+// [c0, c1) of 64 values: the first chunk range writes (with the bias term), later ones add.
+// sf/bf: the scales and biases [N, groups].
 template <int MR, int GS, typename S>
 void rows_dot(const uint8_t* w, int64_t row_bytes, const S* sf, const S* bf, const Act& a, int64_t m0,
-              int64_t n0, int64_t n1, float* out, int64_t ldo) {
-  const int64_t chunks = a.K / 64, G = a.groups;
+              int64_t n0, int64_t n1, int64_t c0, int64_t c1, float* out, int64_t ldo) {
+  const int64_t G = a.groups;
   const __m256i m4 = _mm256_set1_epi16(0x0F);
   const int16_t* xq[MR];
   const int16_t* xl[MR];
@@ -86,7 +87,7 @@ void rows_dot(const uint8_t* w, int64_t row_bytes, const S* sf, const S* bf, con
     const S* s = sf + n * G;
     __m256 acc[MR], accl[MR];
     for (int m = 0; m < MR; ++m) acc[m] = accl[m] = _mm256_setzero_ps();
-    for (int64_t c = 0; c < chunks; ++c) {
+    for (int64_t c = c0; c < c1; ++c) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * c));
       const __m256i q0 = _mm256_and_si256(v, m4), q1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
                     q2 = _mm256_and_si256(_mm256_srli_epi16(v, 8), m4), q3 = _mm256_srli_epi16(v, 12);
@@ -107,10 +108,15 @@ void rows_dot(const uint8_t* w, int64_t row_bytes, const S* sf, const S* bf, con
     }
     const S* b = bf + n * G;
     for (int m = 0; m < MR; ++m) {
+      const float part = simd::hsum(acc[m]) + simd::hsum(accl[m]) * (1.0f / 65534.0f);
+      if (c0 > 0) {
+        out[(m0 + m) * ldo + n] += part;
+        continue;
+      }
       const float* gs = a.gsum.data() + (m0 + m) * G;
       float bias = 0;
       for (int64_t g = 0; g < G; ++g) bias += to_f32(b[g]) * gs[g];
-      out[(m0 + m) * ldo + n] = simd::hsum(acc[m]) + simd::hsum(accl[m]) * (1.0f / 65534.0f) + bias;
+      out[(m0 + m) * ldo + n] = part + bias;
     }
   }
 }

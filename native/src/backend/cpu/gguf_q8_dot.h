@@ -162,6 +162,10 @@ void rows_dot(const uint8_t* w, int64_t row_bytes, int64_t type_size, int64_t nb
   const Act<MR> x(xr, m0);
   for (int64_t n = n0; n < n1; ++n) {
     const uint8_t* row = w + n * row_bytes;
+    // The next row's cache lines, requested while this row computes (the hardware prefetcher
+    // alone lags at the start of each thread's range and on a busy machine).
+    if (n + 1 < n1)
+      for (int64_t o = 0; o < row_bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(row + row_bytes + o), _MM_HINT_T0);
     __m256 acc[MR];
     float corr[MR];
     for (int m = 0; m < MR; ++m) acc[m] = _mm256_setzero_ps(), corr[m] = 0;

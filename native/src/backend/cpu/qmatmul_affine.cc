@@ -8,12 +8,15 @@
 // a packed axis are un-permuted at the end. Every lane lies inside one quantization group, so scales
 // and biases are per-lane vectors.
 //
-// Paths: up to kMatVecRows activation rows, a fused mat-vec per weight row (decode in registers,
-// FMA with x', scale per group, bias term as sum_g bias_g * sum(x in group g)), threaded over output
-// rows; more rows: panels of weight rows decoded to float32 (L2-resident) and reused by dot_panel.
-// transpose=false (x @ W with W packed along N): panels of W rows, axpy into permuted outputs.
+// Paths (transpose=true), weight rows split across threads: one activation row of 4-bit weights with
+// K a multiple of 64: the integer kernel of affine4_dot.h. Up to kFusedRows rows: the fused float
+// kernel per weight row (decode in registers, FMA with x', scale per group, bias term as
+// sum_g bias_g * sum(x in group g)) on tiles of up to 4 activation rows, blocks of weight rows reused
+// from L1 by every tile. More rows: panels of weight rows decoded to float32 (L2-resident) and
+// reused by dot_panel. transpose=false (x @ W with W [K, N] packed along N, as a model's embedding
+// used as an output head is not): column tiles of W decoded to float panels and axpy'd into
+// permuted outputs; no fused or integer kernel (the goal cases are all transpose=true).
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -214,23 +217,28 @@ void matvec_rows(const Problem& P, const S* scales, const S* biases, const float
 #endif
 }
 
-#if defined(__AVX2__) && defined(__FMA__)
-// Up to this many activation rows, 4-bit weights with K a multiple of 64 take the integer kernel
-// (affine4_dot.h): each weight row is read once from memory and reused from L1 by every tile of 4
-// activation rows.
-constexpr int64_t kIntRows = 32;
+// Up to this many activation rows the fused kernels run (tiles of up to 4 rows sharing each weight
+// row's decode); more rows decode float panels for the GEMM.
+// Measured at 4096 x 4096, 2 threads: 0.6x the panel path's time at 8 rows, about equal at 16.
+constexpr int64_t kFusedRows = 16;
 
+#if defined(__AVX2__) && defined(__FMA__)
 template <int GS, typename S>
 void run_int4(const Problem& P, const S* scales, const S* biases, const std::vector<float>& X, float* Y,
               ThreadPool& pool) {
   cpu::affine4::Act a;
   cpu::affine4::quantize(X.data(), P.M, P.K, GS, a, pool);
+  // Several activation rows: blocks of weight rows small enough for L1 while every tile of up to 4
+  // activation rows passes over them (the tile's int16 activations stream from L2).
+  const int64_t chunks = P.K / 64;
   pool.parallel_for(P.N, 8, [&](int64_t n0, int64_t n1) {
-    const int64_t chunk = P.M <= 4 ? n1 - n0 : std::max<int64_t>(1, 16384 / P.row_bytes);
-    for (int64_t c0 = n0; c0 < n1; c0 += chunk) {
-      const int64_t c1 = std::min(n1, c0 + chunk);
+    const int64_t rows = P.M <= 4 ? n1 - n0 : std::max<int64_t>(1, 16384 / P.row_bytes);
+    for (int64_t r0 = n0; r0 < n1; r0 += rows) {
+      const int64_t r1 = std::min(n1, r0 + rows);
       for (int64_t m0 = 0; m0 < P.M; m0 += 4) {
-        auto tile = [&]<int MR>() { cpu::affine4::rows_dot<MR, GS>(P.w, P.row_bytes, scales, biases, a, m0, c0, c1, Y, P.N); };
+        auto tile = [&]<int MR>() {
+          cpu::affine4::rows_dot<MR, GS>(P.w, P.row_bytes, scales, biases, a, m0, r0, r1, 0, chunks, Y, P.N);
+        };
         switch (std::min<int64_t>(4, P.M - m0)) {
           case 1: tile.template operator()<1>(); break;
           case 2: tile.template operator()<2>(); break;
@@ -247,8 +255,10 @@ template <int BITS, typename S>
 void run_transposed(const Problem& P, const S* scales, const S* biases, const std::vector<float>& X, float* Y,
                     ThreadPool& pool) {
 #if defined(__AVX2__) && defined(__FMA__)
-  const bool force_float = std::getenv("TESSERA_QMM_FLOAT") != nullptr;  // TEMP measurement
-  if (BITS == 4 && P.K % 64 == 0 && P.M <= kIntRows && !force_float) {
+  // The integer kernel for one activation row (measured 1.2-1.25x the float kernel's speed); with
+  // more rows the float kernel's decode (shared by a tile of rows, each then one FMA per 8 values)
+  // costs less than the integer products per row (the integer kernel took 1.2-1.5x the time at 4).
+  if (BITS == 4 && P.K % 64 == 0 && P.M == 1) {
     switch (P.gs) {
       case 32: return run_int4<32>(P, scales, biases, X, Y, pool);
       case 64: return run_int4<64>(P, scales, biases, X, Y, pool);
@@ -265,13 +275,20 @@ void run_transposed(const Problem& P, const S* scales, const S* biases, const st
       Xp[size_t(m * Kp + permuted_index(k, L))] = X[size_t(m * P.K + k)];
       Xg[size_t(m * groups + k / P.gs)] += X[size_t(m * P.K + k)];
     }
-  if (M <= kMatVecRows) {
+  if (M <= kFusedRows) {
+    // Tiles of up to 4 activation rows over blocks of weight rows small enough to stay in L1.
     pool.parallel_for(P.N, 8, [&](int64_t n0, int64_t n1) {
-      switch (M) {
-        case 1: matvec_rows<BITS, 1>(P, scales, biases, Xp.data(), Kp, Xg.data(), 0, n0, n1, Y); break;
-        case 2: matvec_rows<BITS, 2>(P, scales, biases, Xp.data(), Kp, Xg.data(), 0, n0, n1, Y); break;
-        case 3: matvec_rows<BITS, 3>(P, scales, biases, Xp.data(), Kp, Xg.data(), 0, n0, n1, Y); break;
-        default: matvec_rows<BITS, 4>(P, scales, biases, Xp.data(), Kp, Xg.data(), 0, n0, n1, Y); break;
+      const int64_t rows = M <= 4 ? n1 - n0 : std::max<int64_t>(1, 16384 / P.row_bytes);
+      for (int64_t r0 = n0; r0 < n1; r0 += rows) {
+        const int64_t r1 = std::min(n1, r0 + rows);
+        for (int64_t m0 = 0; m0 < M; m0 += 4) {
+          switch (std::min<int64_t>(4, M - m0)) {
+            case 1: matvec_rows<BITS, 1>(P, scales, biases, Xp.data(), Kp, Xg.data(), m0, r0, r1, Y); break;
+            case 2: matvec_rows<BITS, 2>(P, scales, biases, Xp.data(), Kp, Xg.data(), m0, r0, r1, Y); break;
+            case 3: matvec_rows<BITS, 3>(P, scales, biases, Xp.data(), Kp, Xg.data(), m0, r0, r1, Y); break;
+            default: matvec_rows<BITS, 4>(P, scales, biases, Xp.data(), Kp, Xg.data(), m0, r0, r1, Y); break;
+          }
+        }
       }
     });
     return;
