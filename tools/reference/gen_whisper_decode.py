@@ -179,7 +179,10 @@ def run_case(model, mel, name, options):
     if not ok:
         raise TooClose(f"case {name}: a decision is within {MIN_MARGIN} of a tie")
     return {"options": options, "batch": int(mel.shape[0]) if mel.ndim == 3 else None,
-            "results": [result_json(r) for r in results], "min_margin": worst, "min_timestamp_margin": worst_ts}
+            "results": [result_json(r) for r in results],
+            # JSON has no Infinity: null when the case made no such decision.
+            "min_margin": worst if np.isfinite(worst) else None,
+            "min_timestamp_margin": worst_ts if np.isfinite(worst_ts) else None}
 
 
 def hf_generation_config(hf):
