@@ -76,6 +76,34 @@ def merge_cases():
     return cases
 
 
+def hash_mel(n_mels, frames):
+    """A deterministic pseudo-random mel [n_mels, frames] the TS test rebuilds exactly: element i of the
+    frames-major (channels-last) layout is ((i * 2654435761) mod 2^32) / 2^31 - 1, rounded to float32."""
+    i = np.arange(frames * n_mels, dtype=np.uint64)
+    v = ((i * np.uint64(2654435761)) % np.uint64(2**32)).astype(np.float64) / 2**31 - 1
+    return v.astype(np.float32).reshape(frames, n_mels).T.copy()
+
+
+def run_awt(model, tok, mel_t, cases):
+    out = []
+    for name, segments, num_frames, last, *punct in cases:
+        before = copy.deepcopy(segments)
+        kw = dict(prepend_punctuations=punct[0], append_punctuations=punct[1]) if punct else {}
+        with torch.no_grad():
+            add_word_timestamps(segments=segments, model=model, tokenizer=tok, mel=mel_t, num_frames=num_frames,
+                                last_speech_timestamp=last, **kw)
+        new_last = last
+        for s in segments:
+            if s["words"]:
+                new_last = s["end"]
+        out.append({"name": name, **{k.replace("_punctuations", ""): v for k, v in kw.items()}, "num_frames": num_frames, "last_speech_timestamp": last, "segments": before,
+                    "expected": [{"start": float(s["start"]), "end": float(s["end"]),
+                                  "words": [{k: (v if k == "word" else float(v)) for k, v in w.items()} for w in s["words"]]}
+                                 for s in segments],
+                    "new_last_speech_timestamp": float(new_last)})
+    return out
+
+
 def main():
     model, heads = load_openai("tiny-mlx")
     d = model.dims
@@ -105,8 +133,7 @@ def main():
     tok = tokenizer_for(model, "en")
     ts = lambda t: tok.timestamp_begin + round(t / 0.02)
     enc = tok.encode
-    awt = []
-    for name, segments, num_frames, last in [
+    awt_cases = [
         ("one_segment", [dict(seek=0, start=0.0, end=0.3, tokens=[ts(0.0), *enc(" And so, my fellow Americans"), ts(0.3)])], frames, 0.0),
         ("two_segments_offset", [
             dict(seek=1500, start=15.0, end=15.14, tokens=[ts(0.0), *enc(" Ask not what your country"), ts(0.14)]),
@@ -115,21 +142,32 @@ def main():
         ("late_segment_start", [dict(seek=200, start=2.9, end=2.95, tokens=[ts(0.9), *enc(" The quick brown fox jumps."), ts(0.95), tok.eot])], 30, 1.0),
         ("early_segment_end", [dict(seek=0, start=0.0, end=0.02, tokens=[*enc(" Hello there, general Kenobi. Yes.")])], frames, 0.0),
         ("no_text", [dict(seek=0, start=0.0, end=0.2, tokens=[ts(0.0), ts(0.2)])], frames, 0.5),
-    ]:
-        before = copy.deepcopy(segments)
-        with torch.no_grad():
-            add_word_timestamps(segments=segments, model=model, tokenizer=tok, mel=mel_t, num_frames=num_frames,
-                                last_speech_timestamp=last)
-        new_last = last
-        for s in segments:
-            if s["words"]:
-                new_last = s["end"]
-        awt.append({"name": name, "num_frames": num_frames, "last_speech_timestamp": last, "segments": before,
-                    "expected": [{"start": float(s["start"]), "end": float(s["end"]),
-                                  "words": [{k: (v if k == "word" else float(v)) for k, v in w.items()} for w in s["words"]]}
-                                 for s in segments],
-                    "new_last_speech_timestamp": float(new_last)})
+    ]
+    awt = run_awt(model, tok, mel_t, awt_cases)
     fixture["add_word_timestamps"] = awt
+
+    # 30-second windows (tiny30s-mlx: same weights, 1500 audio positions) so that the heuristics in
+    # seconds (0.5 s margins, pauses) come into play; the mel is hash_mel (not stored).
+    model30, _ = load_openai("tiny30s-mlx")
+    mel30 = torch.from_numpy(hash_mel(model30.dims.n_mels, 2 * model30.dims.n_audio_ctx))
+    tok = tokenizer_for(model30, "en")
+    fixture["add_word_timestamps_30s"] = {"model": "tiny30s-mlx", "cases": run_awt(model30, tok, mel30, [
+        ("whole_window", [dict(seek=0, start=0.0, end=30.0, tokens=[ts(0.0), *enc(" And so, my fellow Americans. Ask not."), ts(30.0)])], 3000, 0.0),
+        ("pause_and_segment_bounds", [
+            dict(seek=0, start=5.0, end=12.0, tokens=[ts(5.0), *enc(" Ask not what your country"), ts(12.0)]),
+            dict(seek=0, start=12.0, end=16.0, tokens=[ts(12.0), *enc(" can do. For you!"), ts(16.0)]),
+        ], 2000, 1.0),
+        ("offset_window", [
+            dict(seek=1000, start=10.0, end=11.0, tokens=[ts(0.0), *enc(" The quick brown fox."), ts(1.0)]),
+            dict(seek=1000, start=11.0, end=30.0, tokens=[ts(1.0), *enc(" It jumps! Over the dog?"), ts(20.0)]),
+        ], 2400, 9.9),
+        ("late_speech", [dict(seek=0, start=20.0, end=21.0, tokens=[ts(20.0), *enc(" Hello there, general Kenobi."), ts(21.0)])], 3000, 0.0),
+        # a sentence-end mark longer than twice the median word (its end is cut)
+        ("long_sentence_end", [dict(seek=0, start=10.0, end=15.0, tokens=[ts(10.0), *enc(" Hi. What? Wait. Ok."), ts(15.0)])], 3000, 0.0),
+        ("long_sentence_end_unmerged", [dict(seek=0, start=10.0, end=15.0, tokens=[ts(10.0), *enc(" Hi. What? Wait. Ok."), ts(15.0)])], 3000, 0.0, "", ""),
+        # after a pause, a long second word: the first two words split at a boundary
+        ("pause_long_second_word", [dict(seek=0, start=2.0, end=7.0, tokens=[ts(2.0), *enc(" We went home today"), ts(7.0)])], 1200, 0.0),
+    ])}
     write_fixture("whisper/timing.json", fixture)
 
 

@@ -23,9 +23,10 @@ interface Fixture {
   mel: RefArray;
   find_alignment: { language: string; text: string; text_tokens: number[]; num_frames: number; words: WordTiming[] }[];
   add_word_timestamps: {
-    name: string; num_frames: number; last_speech_timestamp: number; segments: SegmentRef[];
+    name: string; prepend?: string; append?: string; num_frames: number; last_speech_timestamp: number; segments: SegmentRef[];
     expected: { start: number; end: number; words: WordRef[] }[]; new_last_speech_timestamp: number;
   }[];
+  add_word_timestamps_30s: { model: string; cases: Fixture["add_word_timestamps"] };
 }
 
 const fx = loadFixture<Fixture>("whisper/timing.json");
@@ -83,8 +84,10 @@ describe("dtw", () => {
     });
 
   it("takes a Tensor too", () => {
-    const c = fx.dtw[0];
-    expect(dtw(tc.tensor(c.x.data as number[], { shape: c.x.shape, dtype: "float64" })).textIndices).toEqual(c.text_indices);
+    const c = fx.dtw.find((d) => d.name === "ties012") as Fixture["dtw"][number]; // integers: exact in float32
+    const path = dtw(tc.tensor(c.x.data as number[], { shape: c.x.shape, dtype: "float32" }));
+    expect(path.textIndices).toEqual(c.text_indices);
+    expect(path.timeIndices).toEqual(c.time_indices);
   });
 
   it("rejects bad matrices", () => {
@@ -143,17 +146,32 @@ describe("findAlignment", () => {
   });
 });
 
+// gen_whisper_timing.py's hash_mel, channels-last [1, frames, nMels]: element i is
+// ((i * 2654435761) mod 2^32) / 2^31 - 1 in float32.
+function hashMel(frames: number, mels: number): tc.Tensor {
+  const v = new Float32Array(frames * mels);
+  for (let i = 0; i < v.length; i++) v[i] = (Math.imul(i, 2654435761 | 0) >>> 0) / 2 ** 31 - 1;
+  return tc.tensor(v, { shape: [1, frames, mels] });
+}
+
 describe("addWordTimestamps", () => {
   const segmentOf = (s: SegmentRef, id: number): Segment => ({
     id, seek: s.seek, start: s.start, end: s.end, text: "", tokens: [...s.tokens], temperature: 0, avgLogprob: 0, compressionRatio: 1, noSpeechProb: 0,
   });
+  const long = loadWhisperModel(join(fixturesDir, "whisper", "models", fx.add_word_timestamps_30s.model));
+  const longFeatures = long.model.embedAudio(hashMel(2 * long.dims.n_audio_ctx, long.dims.n_mels));
+  const runs = [
+    ...fx.add_word_timestamps.map((c) => ({ c, w: loaded, feats: features, label: "" })),
+    ...fx.add_word_timestamps_30s.cases.map((c) => ({ c, w: long, feats: longFeatures, label: " (30 s window)" })),
+  ];
 
-  for (const c of fx.add_word_timestamps)
-    it(`matches openai's add_word_timestamps: ${c.name}`, async () => {
+  for (const { c, w, feats, label } of runs)
+    it(`matches openai's add_word_timestamps: ${c.name}${label}`, async () => {
       const segments = c.segments.map(segmentOf);
       const last = await addWordTimestamps({
-        segments, model, tokenizer: tokenizer("en"), audioFeatures: features, numFrames: c.num_frames, alignmentHeads,
-        lastSpeechTimestamp: c.last_speech_timestamp,
+        segments, model: w.model, tokenizer: tokenizer("en"), audioFeatures: feats, numFrames: c.num_frames,
+        alignmentHeads: w.alignmentHeads, lastSpeechTimestamp: c.last_speech_timestamp,
+        prependPunctuations: c.prepend, appendPunctuations: c.append,
       });
       expect(last).toBe(c.new_last_speech_timestamp);
       segments.forEach((s, i) => {
