@@ -269,8 +269,8 @@ describe("GgmlLinear, GgmlEmbedding, useGgmlWeights", () => {
     const m = nn.useGgmlWeights(new M(), new Map([["proj", "Q4_K"], ["table", "Q8_0"]]));
     expect(m.proj).toBeInstanceOf(nn.GgmlLinear);
     expect(m.table).toBeInstanceOf(nn.GgmlEmbedding);
-    expect((m.proj as unknown as nn.GgmlLinear).weight.shape).toEqual([2, 144]);
-    expect((m.table as unknown as nn.GgmlEmbedding).weight.shape).toEqual([2, 272]);
+    expect((m.proj as unknown as tc.nn.GgmlLinear).weight.shape).toEqual([2, 144]);
+    expect((m.table as unknown as tc.nn.GgmlEmbedding).weight.shape).toEqual([2, 272]);
     expect(() => nn.useGgmlWeights(new M(), new Map([["norm", "Q4_0"]]))).toThrow("'norm' (LayerNorm) cannot hold ggml blocks");
     expect(() => nn.useGgmlWeights(new M(), new Map([["nope", "Q4_0"]]))).toThrow("no Linear or Embedding layer named 'nope'");
     expect(() => new nn.GgmlLinear(100, 2, "Q4_0")).toThrow("rows of 100 elements are not whole Q4_0 blocks of 32");
