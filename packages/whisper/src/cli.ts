@@ -170,11 +170,9 @@ export async function runCli<M = unknown>(argv: readonly string[], deps: CliDeps
   }
 }
 
-async function runParsed<M>(files: string[], args: CliArgs, command: Command, deps: CliDeps<M>): Promise<number> {
-  const { stdout, stderr } = deps;
-  const exists = deps.exists ?? existsSync;
-  const note = (text: string): void => void stderr.write(`whisper: ${text}\n`);
-
+/** Checks what openai's cli() checks; warns as it does. Resolves the language and the temperature list. */
+function checkArgs(files: string[], args: CliArgs, command: Command, exists: (path: string) => boolean, note: (text: string) => void)
+  : { language?: string; temperature: number[] } {
   const wordOptions = ["highlight_words", "max_line_count", "max_line_width", "max_words_per_line"] as const;
   if (!args.word_timestamps) {
     for (const o of wordOptions) if (args[o]) throw new UsageError(`--${o} requires --word_timestamps True`);
@@ -198,9 +196,12 @@ async function runParsed<M>(files: string[], args: CliArgs, command: Command, de
   const increment = args.temperature_increment_on_fallback;
   if (increment !== null && !(increment > 0)) throw new UsageError(`--temperature_increment_on_fallback must be above 0 or None, got ${increment}`);
   const temperature = increment !== null ? npArange(args.temperature, 1.0 + 1e-6, increment) : [args.temperature];
-  if (args.threads) deps.setThreads?.(args.threads);
+  return { language, temperature };
+}
 
-  const options: TranscribeOptions = {
+/** openai's transcribe() keyword arguments from the command line, in our names. */
+function transcribeOptions(args: CliArgs, language: string | undefined, temperature: number[]): TranscribeOptions {
+  return {
     task: args.task, language, temperature,
     bestOf: args.best_of ?? undefined, beamSize: args.beam_size ?? undefined,
     patience: args.patience, lengthPenalty: args.length_penalty, suppressTokens: args.suppress_tokens,
@@ -210,8 +211,15 @@ async function runParsed<M>(files: string[], args: CliArgs, command: Command, de
     noSpeechThreshold: args.no_speech_threshold, wordTimestamps: args.word_timestamps,
     prependPunctuations: args.prepend_punctuations, appendPunctuations: args.append_punctuations,
     clipTimestamps: args.clip_timestamps, hallucinationSilenceThreshold: args.hallucination_silence_threshold ?? undefined,
-    signal: deps.signal,
   };
+}
+
+async function runParsed<M>(files: string[], args: CliArgs, command: Command, deps: CliDeps<M>): Promise<number> {
+  const { stdout, stderr } = deps;
+  const note = (text: string): void => void stderr.write(`whisper: ${text}\n`);
+  const { language, temperature } = checkArgs(files, args, command, deps.exists ?? existsSync, note);
+  if (args.threads) deps.setThreads?.(args.threads);
+  const options: TranscribeOptions = { ...transcribeOptions(args, language, temperature), signal: deps.signal };
   const writerOptions: WriterOptions = {
     highlightWords: args.highlight_words, maxLineWidth: args.max_line_width ?? undefined,
     maxLineCount: args.max_line_count ?? undefined, maxWordsPerLine: args.max_words_per_line ?? undefined,
@@ -219,7 +227,7 @@ async function runParsed<M>(files: string[], args: CliArgs, command: Command, de
 
   await mkdir(args.output_dir, { recursive: true });
   const writer = getWriter(args.output_format, args.output_dir);
-  const source = modelRepoId(model);
+  const source = modelRepoId(args.model);
   let loaded: string | M = source;
   if (deps.loadModel) {
     try {
