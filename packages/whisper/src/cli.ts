@@ -3,17 +3,12 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { SingleBar } from "cli-progress";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { MODEL_NAMES, modelSource } from "./pipeline.js";
 import { npArange } from "./pyformat.js";
 import { LANGUAGES, languageCode } from "./tokenizer.js";
 import type { Segment, TranscribeOptions, TranscribeProgress, TranscribeResult } from "./types.js";
 import { OUTPUT_FORMATS, formatTimestamp, getWriter } from "./writers.js";
 import type { OutputFormat, WriterOptions } from "./writers.js";
-
-/** openai-whisper's model names (`whisper --model`); each is the Hugging Face repo `openai/whisper-<name>`. */
-export const CLI_MODEL_NAMES = [
-  "tiny.en", "tiny", "base.en", "base", "small.en", "small", "medium.en", "medium",
-  "large-v1", "large-v2", "large-v3", "large", "large-v3-turbo", "turbo",
-] as const;
 
 /** A stream the CLI writes to (process.stdout / process.stderr, or a test's collector). */
 export interface CliStream {
@@ -35,12 +30,6 @@ export interface CliDeps<M = unknown> {
   exists?: (path: string) => boolean;
   /** Stops the transcription in progress. */
   signal?: AbortSignal;
-}
-
-/** The Hugging Face repo id for an openai-whisper model name; any other value (repo id, path) as it is. */
-export function modelRepoId(model: string): string {
-  if (!(CLI_MODEL_NAMES as readonly string[]).includes(model)) return model;
-  return `openai/whisper-${model === "turbo" ? "large-v3-turbo" : model === "large" ? "large-v3" : model}`;
 }
 
 // openai's argument types: str2bool, optional_int, optional_float, float (Python's int() and float() spellings).
@@ -99,7 +88,7 @@ function buildCommand(): Command {
   return new Command("whisper")
     .description("Transcribe or translate speech with Whisper on Tessera (openai-whisper's command line).")
     .argument("<audio...>", "audio file(s) to transcribe")
-    .addOption(opt("--model <name>", `name of the Whisper model to use (${CLI_MODEL_NAMES.join(", ")}), a Hugging Face repo id, or a path to a model`, "turbo"))
+    .addOption(opt("--model <name>", `name of the Whisper model to use (${MODEL_NAMES.join(", ")}), a Hugging Face repo id, or a path to a model`, "turbo"))
     .addOption(opt("--model_dir <dir>", "the folder to download models to (the Hugging Face hub cache by default)"))
     .addOption(opt("--device <device>", "device to use for inference (only cpu)", "cpu"))
     .addOption(opt("-o, --output_dir <dir>", "directory to save the outputs", "."))
@@ -180,8 +169,8 @@ function checkArgs(files: string[], args: CliArgs, command: Command, exists: (pa
   if (args.max_line_count && !args.max_line_width) note("warning: --max_line_count has no effect without --max_line_width");
   if (args.max_words_per_line && args.max_line_width) note("warning: --max_words_per_line has no effect with --max_line_width");
   const model = args.model;
-  if (!(CLI_MODEL_NAMES as readonly string[]).includes(model) && !exists(model) && !/^[\w.-]+\/[\w.-]+$/.test(model)) {
-    throw new UsageError(`--model ${model}: expected one of ${CLI_MODEL_NAMES.join(", ")}, a Hugging Face repo id (owner/name) or the path of a model`);
+  if (!(MODEL_NAMES as readonly string[]).includes(model) && !exists(model) && !/^[\w.-]+\/[\w.-]+$/.test(model)) {
+    throw new UsageError(`--model ${model}: expected one of ${MODEL_NAMES.join(", ")}, a Hugging Face repo id (owner/name) or the path of a model`);
   }
   const missing = files.filter((f) => !exists(f));
   if (missing.length > 0) throw new UsageError(`audio file not found: ${missing.join(", ")}`);
@@ -227,7 +216,7 @@ async function runParsed<M>(files: string[], args: CliArgs, command: Command, de
 
   await mkdir(args.output_dir, { recursive: true });
   const writer = getWriter(args.output_format, args.output_dir);
-  const source = modelRepoId(args.model);
+  const source = modelSource(args.model);
   let loaded: string | M = source;
   if (deps.loadModel) {
     try {

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modelRepoId, runCli, segmentLine } from "../src/cli.js";
+import { runCli, segmentLine } from "../src/cli.js";
+import { modelSource } from "../src/pipeline.js";
 import type { CliDeps } from "../src/cli.js";
 import type { Segment, TranscribeOptions, TranscribeResult } from "../src/types.js";
 import { formatResult } from "../src/writers.js";
@@ -113,9 +114,9 @@ describe("whisper command line", () => {
     expect(r.calls[0].options).toMatchObject({ model: dir, language: "de", temperature: [0.5] });
     expect((await readdir(out)).sort()).toEqual(["second.txt", "talk.txt"]);
     expect(await readFile(join(out, "talk.txt"), "utf8")).toBe("Hello there world.\nSecond part here.\n");
-    expect(modelRepoId("large")).toBe("openai/whisper-large-v3");
-    expect(modelRepoId("tiny")).toBe("openai/whisper-tiny");
-    expect(modelRepoId("distil-whisper/distil-small.en")).toBe("distil-whisper/distil-small.en");
+    expect(modelSource("large")).toBe("openai/whisper-large-v3");
+    expect(modelSource("tiny")).toBe("openai/whisper-tiny");
+    expect(modelSource("distil-whisper/distil-small.en")).toBe("distil-whisper/distil-small.en");
   });
 
   it("shows a progress bar on a terminal when not verbose, for audio past 30 s", async () => {
