@@ -15,3 +15,5 @@ export * from "./model/index.js";
 export type {
   DecodingOptions, DecodingResult, Segment, TranscribeOptions, TranscribeProgress, TranscribeResult, Word,
 } from "./types.js";
+export { OUTPUT_FORMATS, formatResult, formatTimestamp, getWriter, resultToJson, subtitleCues } from "./writers.js";
+export type { OutputFormat, ResultWriter, WriterOptions } from "./writers.js";
