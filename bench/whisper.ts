@@ -214,7 +214,7 @@ if (!tm) {
 
 notes.push(
   `${threads} threads everywhere; medians of ${iters} runs; decoder per token is the time of ${tokens} greedy incremental steps (logits + argmax) / ${tokens}`,
-  `real-time factor = transcribe time / ${CLIP_SECONDS} s (lower is faster); random weights: end-of-text suppressed where the peer allows it, ${sampleLen} tokens per 30-s window, without timestamps, so runs decode the same tokens (whisper.cpp stops at its own end-of-text: compare its token count)`,
+  `real-time factor = transcribe time / ${CLIP_SECONDS} s (lower is faster); random weights: end-of-text suppressed where the peer allows it, ${sampleLen} tokens per 30-s window, without timestamps, so each window decodes the same tokens; but with word timestamps openai's loop (which every peer follows) seeks to the last word's end, which random weights place anywhere, so the number of windows (and tokens: see each row) can differ between runs and peers; whisper.cpp also stops at its own end-of-text. The real-weights rows (--real*) are the comparable ones`,
   "encoder fraction = achieved GFLOP/s / FMA peak; the reference column of an encoder row is the time at peak",
   `load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(", ")} (timings are only meaningful on an idle machine)`,
 );
