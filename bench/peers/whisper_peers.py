@@ -310,7 +310,7 @@ def run_whisper_cpp(args, rows, size, model_path, random_weights):
     cparams = pw.whisper_context_default_params()
     cparams.use_gpu = False
     cparams.dtw_token_timestamps = True
-    cparams.dtw_aheads_preset = pw.WHISPER_AHEADS_N_TOP_MOST if random_weights else {"tiny": pw.WHISPER_AHEADS_TINY, "base": pw.WHISPER_AHEADS_BASE}.get(size, pw.WHISPER_AHEADS_N_TOP_MOST)
+    cparams.dtw_aheads_preset = pw.WHISPER_AHEADS_N_TOP_MOST if random_weights else {"tiny": pw.WHISPER_AHEADS_TINY, "base": pw.WHISPER_AHEADS_BASE}.get(size.removeprefix("real "), pw.WHISPER_AHEADS_N_TOP_MOST)
     cparams.dtw_n_top = 1
     ctx = pw.whisper_init_from_file_with_params(model_path, cparams)
     params = pw.whisper_full_default_params(pw.WHISPER_SAMPLING_GREEDY)
