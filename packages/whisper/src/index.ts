@@ -15,3 +15,4 @@ export * from "./model/index.js";
 export type {
   DecodingOptions, DecodingResult, Segment, TranscribeOptions, TranscribeProgress, TranscribeResult, Word,
 } from "./types.js";
+export { compressionRatio, decode, detectLanguage } from "./decoding/index.js";
