@@ -16,3 +16,7 @@ export type {
   DecodingOptions, DecodingResult, Segment, TranscribeOptions, TranscribeProgress, TranscribeResult, Word,
 } from "./types.js";
 export { compressionRatio, decode, detectLanguage } from "./decoding/index.js";
+export { DEFAULT_MODEL, MODEL_NAMES, loadWhisper, modelSource } from "./pipeline.js";
+export type { LoadWhisperPipelineOptions, WhisperPipeline } from "./pipeline.js";
+export { transcribe, transcribeSamples } from "./transcribe.js";
+export type { TranscribeCallOptions } from "./transcribe.js";
