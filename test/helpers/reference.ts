@@ -1,25 +1,11 @@
 // Loads reference fixtures written by tools/reference/*.py and compares tensors with them.
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect } from "vitest";
 import * as tc from "@tessera/core";
 
-export const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
-
-/**
- * A file of the shared data folder (`shared/data/...`, beside the checkout or a folder above it; it
- * is not committed), or undefined when there is none (the test says so and skips).
- */
-export function sharedDataFile(relPath: string): string | undefined {
-  let dir = join(fixturesDir, "..", "..");
-  for (let up = 0; up < 4; up++) {
-    dir = dirname(dir);
-    const p = join(dir, "shared", "data", relPath);
-    if (existsSync(p)) return p;
-  }
-  return undefined;
-}
+export { fixturesDir, sharedDataFile } from "./paths.js";
+import { fixturesDir } from "./paths.js";
 
 /** An array as the Python side writes it: shape, dtype and flat row-major data (NaN/Inf as strings). */
 export interface RefArray {
