@@ -34,6 +34,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 // The fixture's mel is transformers' [1, n_mels, frames]; ours is channels-last.
 const melOf = (r: ModelRef) => tc.transpose(fromRef(r.mel), [0, 2, 1]);
 const tol = { rtol: 2e-4, atol: 2e-4 };
+const GGML_Q8_TOL = { rtol: 5e-2, atol: 2e-2 };
 
 // Row statistics over the last axis, in JS (float64).
 function rows(t: tc.Tensor): Float32Array[] {
@@ -157,7 +158,11 @@ describe("quantized checkpoints", () => {
     it(`${name}: matches transformers on the dequantized weights`, () => {
       const loaded = loadWhisperModel(join(dir, path));
       expect(loaded.quantization).toEqual(quant);
-      checkAgainstReference(loaded.model, refs[name], name);
+      // ggml blocks multiply activations rounded to int8 per block (ggufMatmul, as whisper.cpp and
+      // llama.cpp do): each projection's input moves by up to amax / 254 of its block, which the
+      // float reference on dequantized weights does not do. Measured through this model: encoder
+      // values off by up to ~0.025 (of ~0.5); fails at rtol 2e-2 / atol 1e-2. Argmax stays exact.
+      checkAgainstReference(loaded.model, refs[name], name, "ggmlType" in quant ? GGML_Q8_TOL : tol);
     });
   }
 
