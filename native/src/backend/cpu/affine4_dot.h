@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "backend/cpu/simd_math.h"
@@ -44,14 +45,28 @@ inline void quantize(const float* X, int64_t M, int64_t K, int64_t gs, Act& a, T
       int16_t* q = a.q.data() + c * 64;
       int16_t* lo = a.lo.data() + c * 64;
       for (int h = 0; h < 2; ++h) {
-        float amax = 0;
-        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[32 * h + j]));
+        const float* xh = x + 32 * h;
+        const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+        __m256 mx = _mm256_and_ps(_mm256_loadu_ps(xh), abs_mask);
+        for (int j = 8; j < 32; j += 8) mx = _mm256_max_ps(mx, _mm256_and_ps(_mm256_loadu_ps(xh + j), abs_mask));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
         const float id = amax > 0 ? 32767.0f / amax : 0.0f;
-        for (int j = 0; j < 4; ++j) a.dx[size_t(c * 8 + 4 * h + j)] = amax / 32767.0f;
-        for (int j = 32 * h; j < 32 * h + 32; ++j) {
-          const float v = x[j] * id, r = std::nearbyint(v);
-          q[16 * (j % 4) + j / 4] = int16_t(r);
-          lo[16 * (j % 4) + j / 4] = int16_t(std::nearbyint((v - r) * 65534.0f));
+        _mm_storeu_ps(a.dx.data() + c * 8 + 4 * h, _mm_set1_ps(amax / 32767.0f));
+        // Round to nearest even (the default mode), in natural order; then to the nibble order.
+        alignas(32) int32_t hi[32], lo32[32];
+        for (int j = 0; j < 32; j += 8) {
+          const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(xh + j), _mm256_set1_ps(id));
+          const __m256 r = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+          _mm256_store_si256(reinterpret_cast<__m256i*>(hi + j), _mm256_cvtps_epi32(r));
+          _mm256_store_si256(reinterpret_cast<__m256i*>(lo32 + j),
+                             _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_sub_ps(v, r), _mm256_set1_ps(65534.0f))));
+        }
+        for (int j = 0; j < 32; ++j) {
+          const int e = 32 * h + j;
+          q[16 * (e % 4) + e / 4] = int16_t(hi[j]);
+          lo[16 * (e % 4) + e / 4] = int16_t(lo32[j]);
         }
       }
     }
@@ -115,7 +130,13 @@ void rows_dot(const uint8_t* w, int64_t row_bytes, const S* sf, const S* bf, con
       }
       const float* gs = a.gsum.data() + (m0 + m) * G;
       float bias = 0;
-      for (int64_t g = 0; g < G; ++g) bias += to_f32(b[g]) * gs[g];
+      int64_t g = 0;
+      if constexpr (std::is_same_v<S, float>) {
+        __m256 bv = _mm256_setzero_ps();
+        for (; g + 8 <= G; g += 8) bv = _mm256_fmadd_ps(_mm256_loadu_ps(b + g), _mm256_loadu_ps(gs + g), bv);
+        bias = simd::hsum(bv);
+      }
+      for (; g < G; ++g) bias += to_f32(b[g]) * gs[g];
       out[(m0 + m) * ldo + n] = part + bias;
     }
   }
