@@ -1,7 +1,7 @@
 // Quantized mat-vec throughput (weight bytes read per second) against the read bandwidth (a sum over
 // 1 GB) measured in the same run, and loading a 1 GB safetensors file against `cat file > /dev/null`.
-// Each time is the best of --iters runs (the machine is shared: the fastest run is the one least
-// disturbed), the bandwidth too (measured before and after the kernels, best kept). A summary table
+// Each time is the best of --iters rounds (the machine is shared: the fastest run is the one least
+// disturbed); each round times the bandwidth sum and every case once, interleaved. A summary table
 // puts the % of bandwidth of every format side by side per shape; --rows=M adds mat-mat cases
 // (x with M rows; bytes = weight bytes, read once).
 // Run: npx tsx bench/quant.ts [--threads=2] [--iters=10] [--loadMB=1024] [--rows=8]
@@ -35,15 +35,14 @@ function randomBytes(n: number, seed: number): Uint8Array {
   return out;
 }
 
-/** Best seconds of `iters` evaluations of fn() (result disposed each time), after 2 warm-up runs. */
-async function time(fn: () => tc.Tensor, n = iters): Promise<number> {
+/** Best seconds of n evaluations of fn() (result disposed each time), after `warmup` runs. */
+async function time(fn: () => tc.Tensor, n = iters, warmup = n > 1 ? 2 : 0): Promise<number> {
   const run = (): void => {
     const y = fn();
     tc.evalSync(y);
     y.dispose();
   };
-  run();
-  run();
+  for (let i = 0; i < warmup; i++) run();
   let best = Infinity;
   for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();
@@ -78,8 +77,12 @@ interface Case {
   rows: number;
   bytes: number;
   seconds: number;
+  run: () => tc.Tensor;
 }
+// All weights live at once (about 200 MB) so every round can time every case: rounds interleave
+// the cases and the bandwidth sum, so a burst of load elsewhere on the machine hits them alike.
 const results: Case[] = [];
+const owned: tc.Tensor[] = [];
 for (const [n, k] of [[4096, 4096], [11008, 4096], [4096, 11008]] as const) {
   // MLX affine 4-bit, group 64, float32 scales and biases.
   const wq = tc.tensor(randomBytes((n * k) / 2, 7), { dtype: "uint32", shape: [n, k / 8] });
@@ -88,19 +91,24 @@ for (const [n, k] of [[4096, 4096], [11008, 4096], [4096, 11008]] as const) {
   tc.evalSync(wq, s, b);
   const q40 = ggufWeight("Q4_0", n, k, [0]);
   const q4k = ggufWeight("Q4_K", n, k, [0, 2]);
+  owned.push(wq, s, b, q40, q4k);
   for (const M of batchRows > 1 ? [1, batchRows] : [1]) {
     const x = tc.tensor(new Float32Array(M * k).map((_, i) => Math.sin(i)), { shape: [M, k] });
+    owned.push(x);
     const cases: [string, number, () => tc.Tensor][] = [
       [`MLX affine 4-bit g64`, wq.nbytes + s.nbytes + b.nbytes, () => tc.quant.quantizedMatmul(x, wq, s, b, { bits: 4, groupSize: 64 })],
       [`GGUF Q4_0`, q40.nbytes, () => tc.quant.ggufMatmul(x, q40, "Q4_0")],
       [`GGUF Q4_K`, q4k.nbytes, () => tc.quant.ggufMatmul(x, q4k, "Q4_K")],
     ];
-    for (const [format, bytes, fn] of cases) results.push({ shape: `${n}x${k}`, format, rows: M, bytes, seconds: await time(fn) });
-    x.dispose();
+    for (const [format, bytes, run] of cases) results.push({ shape: `${n}x${k}`, format, rows: M, bytes, seconds: Infinity, run });
   }
-  for (const t of [wq, s, b, q40, q4k]) t.dispose();
 }
-sumTime = Math.min(sumTime, await time(() => tc.sum(big), 5));
+for (const c of results) await time(c.run, 0, 2);  // warm-up
+for (let r = 0; r < iters; r++) {
+  sumTime = Math.min(sumTime, await time(() => tc.sum(big), 1));
+  for (const c of results) c.seconds = Math.min(c.seconds, await time(c.run, 1));
+}
+for (const t of owned) t.dispose();
 const bandwidth = big.nbytes / sumTime / 1e9;
 big.dispose();
 
@@ -161,7 +169,8 @@ report({ name: "quant", title: `Quantized mat-vec (${threads} threads) and weigh
 const summary: Record<string, Record<string, string>> = {};
 for (const c of results) {
   const key = `${c.shape}${c.rows === 1 ? "" : ` x${c.rows} rows`}`;
-  (summary[key] ??= {})[c.format] = `${((c.bytes / c.seconds / 1e9 / bandwidth) * 100).toFixed(1)}%`;
+  const gbs = c.bytes / c.seconds / 1e9;
+  (summary[key] ??= {})[c.format] = `${((gbs / bandwidth) * 100).toFixed(1)}% (${gbs.toFixed(1)} GB/s)`;
 }
 console.log(`\n% of read bandwidth (${bandwidth.toFixed(1)} GB/s), best of ${iters}, ${threads} threads:`);
 console.table(summary);
