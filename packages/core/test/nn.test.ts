@@ -1,10 +1,13 @@
 // nn: the Module tree (walks, loading, updating, freezing) and layers against composite ops.
 import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
-import { expectClose } from "../../../test/helpers/reference.js";
+import { join } from "node:path";
+import { expectClose, fixturesDir } from "../../../test/helpers/reference.js";
 import type { RefArray } from "../../../test/helpers/reference.js";
 
-const { nn } = tc;
+const { nn, io } = tc;
+
+const maxAbsDiff = (a: tc.Tensor, b: tc.Tensor): number => tc.max(tc.abs(tc.subtract(a, b))).item() as number;
 
 function seq(shape: number[], scale = 0.1, dtype: tc.DType = "float32"): tc.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -235,5 +238,42 @@ describe("layers against composite ops", () => {
     expect(() => new nn.Conv1d(3, 4, 3, { groups: 2 })).toThrow("Conv1d: inChannels (3) and outChannels (4) must be multiples of groups (2)");
     expect(() => new nn.GroupNorm(3, 8)).toThrow("GroupNorm: dims (8) must be a multiple of groups (3)");
     expect(() => new nn.Embedding(10, 2.5)).toThrow("Embedding: dims must be a positive integer, got 2.5");
+  });
+});
+
+describe("GgmlLinear, GgmlEmbedding, useGgmlWeights", () => {
+  const g = io.readGGUF(join(fixturesDir, "io", "model.gguf"));
+  const blocks = g.tensor("quant.Q4_K"); // [2, 144]: 2 rows of 256 values
+  const dense = io.dequantize(blocks, "Q4_K");
+
+  it("matmul the blocks and expand looked-up rows as the dequantized float layers would", () => {
+    const lin = new nn.GgmlLinear(256, 2, "Q4_K");
+    lin.loadWeights([["weight", blocks], ["bias", tc.tensor([1, -2])]]);
+    const x = tc.random.normal([3, 256], { key: tc.random.key(1) });
+    const want = tc.add(tc.matmul(x, dense.T), tc.tensor([1, -2]));
+    expect(maxAbsDiff(lin.forward(x), want)).toBeLessThan(1e-3);
+    const emb = new nn.GgmlEmbedding(2, 256, "Q4_K", { dtype: "float16" });
+    emb.loadWeights([["weight", blocks]]);
+    const rows = emb.forward(tc.tensor([[1, 0, 1]], { dtype: "int32" }));
+    expect([rows.shape, rows.dtype]).toEqual([[1, 3, 256], "float16"]);
+    expect(rows.astype("float32").tolist()).toEqual(tc.take(dense, tc.tensor([[1, 0, 1]], { dtype: "int32" }), 0).astype("float16").astype("float32").tolist());
+    expect(maxAbsDiff(emb.asLinear(x), tc.matmul(x, dense.T))).toBeLessThan(1e-3);
+  });
+
+  it("useGgmlWeights swaps named Linear / Embedding leaves in place and refuses others", () => {
+    class M extends nn.Module {
+      proj = new nn.Linear(256, 2);
+      table = new nn.Embedding(2, 256);
+      norm = new nn.LayerNorm(256);
+    }
+    const m = nn.useGgmlWeights(new M(), new Map([["proj", "Q4_K"], ["table", "Q8_0"]]));
+    expect(m.proj).toBeInstanceOf(nn.GgmlLinear);
+    expect(m.table).toBeInstanceOf(nn.GgmlEmbedding);
+    expect((m.proj as unknown as tc.nn.GgmlLinear).weight.shape).toEqual([2, 144]);
+    expect((m.table as unknown as tc.nn.GgmlEmbedding).weight.shape).toEqual([2, 272]);
+    expect(() => nn.useGgmlWeights(new M(), new Map([["norm", "Q4_0"]]))).toThrow("'norm' (LayerNorm) cannot hold ggml blocks");
+    expect(() => nn.useGgmlWeights(new M(), new Map([["nope", "Q4_0"]]))).toThrow("no Linear or Embedding layer named 'nope'");
+    expect(() => new nn.GgmlLinear(100, 2, "Q4_0")).toThrow("rows of 100 elements are not whole Q4_0 blocks of 32");
+    expect(() => new nn.GgmlLinear(256, 2, "IQ4_NL")).toThrow("'IQ4_NL' is not a ggml block type this library reads");
   });
 });

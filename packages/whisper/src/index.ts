@@ -9,9 +9,11 @@ export {
 } from "./tokenizer.js";
 export type { SpecialOptions, Task, TokenizerOptions, WordTokens } from "./tokenizer.js";
 export { ASSETS_DIR } from "./assets.js";
-export { CHUNK_LENGTH, HOP_LENGTH, N_FFT, N_FRAMES, N_SAMPLES, logMelSpectrogram, melFilters, padOrTrim } from "./mel.js";
-export type { LogMelOptions, MelBins } from "./mel.js";
+export { CHUNK_LENGTH, HOP_LENGTH, N_FFT, N_FRAMES, N_SAMPLES, logMelFrames, logMelSpectrogram, melFilters, padOrTrim } from "./mel.js";
+export type { LogMelOptions, MelBins, MelFrames } from "./mel.js";
 export * from "./model/index.js";
 export type {
   DecodingOptions, DecodingResult, Segment, TranscribeOptions, TranscribeProgress, TranscribeResult, Word,
 } from "./types.js";
+export { OUTPUT_FORMATS, formatResult, formatTimestamp, getWriter, resultToJson, subtitleCues } from "./writers.js";
+export type { OutputFormat, ResultWriter, WriterOptions } from "./writers.js";

@@ -53,7 +53,8 @@ function hannWindow(n: number): Float32Array {
 function frame(x: Tensor, frames: number): Tensor {
   const rowsPerFrame = Math.ceil(N_FFT / HOP_LENGTH);
   const rows = frames + rowsPerFrame - 1;
-  const padded = pad(x, [0, rows * HOP_LENGTH - x.shape[0]]);
+  const need = rows * HOP_LENGTH;
+  const padded = need >= x.shape[0] ? pad(x, [0, need - x.shape[0]]) : slice(x, [0], [need]);
   const r = reshape(padded, [rows, HOP_LENGTH]);
   const shifted = Array.from({ length: rowsPerFrame }, (_, k) => slice(r, [k], [k + frames]));
   return slice(concatenate(shifted, 1), [0, 0], [frames, N_FFT]);
@@ -85,14 +86,64 @@ export function logMelSpectrogram(audio: Float32Array | Tensor, options: LogMelO
   const left = slice(x, [half], [0], [-1]);
   const right = slice(x, [n - 2], [n - 2 - half], [-1]);
   const centered = concatenate([left, x, right]);
-  const frames = Math.floor(n / HOP_LENGTH) + 1;
-  const windowed = multiply(frame(centered, frames), tensor(hannWindow(N_FFT)));
-  const spectrum = fft.rfft(windowed, N_FFT, -1); // [frames, 201, 2]
-  const power = slice(sum(square(spectrum), -1), [0], [frames - 1]); // drops the last frame
-  const mel = matmul(power, filters.T);
-  const logSpec = multiply(log(maximum(mel, 1e-10)), 1 / Math.LN10);
+  // The last STFT frame is dropped, as openai-whisper does.
+  const logSpec = log10Mel(centered, Math.floor(n / HOP_LENGTH), filters);
   const floored = maximum(logSpec, subtract(max(logSpec), 8));
   return multiply(add(floored, 4), 0.25);
+}
+
+/** log10 of the mel power of the first `frames` frames of reflect-padded samples: [frames, nMels]. */
+function log10Mel(centered: Tensor, frames: number, filters: Tensor): Tensor {
+  const windowed = multiply(frame(centered, frames), tensor(hannWindow(N_FFT)));
+  const spectrum = fft.rfft(windowed, N_FFT, -1); // [frames, 201, 2]
+  const mel = matmul(sum(square(spectrum), -1), filters.T);
+  return multiply(log(maximum(mel, 1e-10)), 1 / Math.LN10);
+}
+
+/** A log-mel spectrogram held in JS memory: `frames` rows of `nMels` values. */
+export interface MelFrames {
+  data: Float32Array;
+  frames: number;
+  nMels: number;
+}
+
+/**
+ * The same values as {@link logMelSpectrogram}, computed `chunkFrames` frames at a time so long
+ * audio (hours) needs memory for its samples and the result only, not for the whole STFT. Returns
+ * the frames in a Float32Array ([frames, nMels] row-major) to slice windows from.
+ */
+export function logMelFrames(audio: Float32Array, options: LogMelOptions & { chunkFrames?: number } = {}): MelFrames {
+  const padding = options.padding ?? 0;
+  const chunkFrames = options.chunkFrames ?? N_FRAMES;
+  if (!Number.isInteger(padding) || padding < 0) throw new Error(`logMelFrames: padding must be a non-negative integer, got ${String(padding)}`);
+  if (!Number.isInteger(chunkFrames) || chunkFrames < 1) throw new Error(`logMelFrames: chunkFrames must be a positive integer, got ${String(chunkFrames)}`);
+  const half = N_FFT / 2;
+  const n = audio.length + padding;
+  if (n <= half)
+    throw new Error(`logMelFrames: ${n} samples are too few for a ${N_FFT}-point STFT (at least ${half + 1} needed); pad the audio (the padding option)`);
+  const filters = options.filters ?? melFilters(options.nMels ?? 80);
+  const nMels = filters.shape[0];
+  const frames = Math.floor(n / HOP_LENGTH);
+  const data = new Float32Array(frames * nMels);
+  // Sample i of the padded signal (zeros past the audio), reflected at both ends as torch.stft does.
+  const sample = (i: number): number => {
+    const j = i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+    return j < audio.length ? audio[j] : 0;
+  };
+  let top = -Infinity;
+  for (let f0 = 0; f0 < frames; f0 += chunkFrames) {
+    const count = Math.min(chunkFrames, frames - f0);
+    const span = (count - 1) * HOP_LENGTH + N_FFT;
+    const chunk = new Float32Array(span);
+    const first = f0 * HOP_LENGTH - half;
+    for (let k = 0; k < span; k++) chunk[k] = sample(first + k);
+    const values = log10Mel(tensor(chunk), count, filters).dataSync() as Float32Array;
+    data.set(values, f0 * nMels);
+    for (let k = 0; k < values.length; k++) if (values[k] > top) top = values[k];
+  }
+  const floor = top - 8;
+  for (let k = 0; k < data.length; k++) data[k] = ((data[k] > floor ? data[k] : floor) + 4) * 0.25;
+  return { data, frames, nMels };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
-import { N_FRAMES, N_SAMPLES, loadAudio, logMelSpectrogram, melFilters, padOrTrim } from "@tessera/whisper";
+import { N_FRAMES, N_SAMPLES, loadAudio, logMelFrames, logMelSpectrogram, melFilters, padOrTrim } from "@tessera/whisper";
 import { fixturesDir, loadFixture } from "../../../test/helpers/reference.js";
 
 interface MelCase {
@@ -78,6 +78,20 @@ describe("log-mel spectrogram matches openai-whisper (and so transformers' Whisp
     const a = logMelSpectrogram(tc.tensor(x), { filters }).dataSync();
     const b = logMelSpectrogram(x).dataSync();
     expect(a).toEqual(b);
+  });
+
+  it("logMelFrames computes the same spectrogram chunk by chunk (long audio)", async () => {
+    const audio = await inputs.jfk_5s();
+    for (const [padding, chunkFrames] of [[0, 37], [N_SAMPLES, 700], [1234, 3000]]) {
+      const whole = logMelSpectrogram(audio, { padding }).dataSync() as Float32Array;
+      const chunked = logMelFrames(audio, { padding, chunkFrames });
+      expect([chunked.frames, chunked.nMels]).toEqual([whole.length / 80, 80]);
+      let worst = 0;
+      for (let i = 0; i < whole.length; i++) worst = Math.max(worst, Math.abs(whole[i] - chunked.data[i]));
+      expect(worst).toBeLessThan(1e-5);
+    }
+    expect(() => logMelFrames(new Float32Array(100))).toThrow("100 samples are too few");
+    expect(() => logMelFrames(audio, { chunkFrames: 0 })).toThrow("chunkFrames must be a positive integer");
   });
 });
 

@@ -161,6 +161,18 @@ describe("quantized checkpoints", () => {
     });
   }
 
+  for (const [type, file] of [["Q8_0", "q-ggml-q8_0.bin"], ["Q4_0", "q-ggml-q4_0.bin"]] as const) {
+    it(`${file}: ggml blocks stay blocks (GgmlLinear / GgmlEmbedding, uint8), not dequantized`, () => {
+      const m = loadWhisperModel(join(dir, file)).model;
+      const layers = m.namedModules().filter(([, l]) => l instanceof tc.nn.GgmlLinear || l instanceof tc.nn.GgmlEmbedding);
+      // whisper.cpp's quantize keeps only 2-D weights in blocks: every projection and the token table.
+      expect(layers.length).toBe(2 * 6 + 2 * 10 + 1);
+      for (const [path, l] of layers) expect([(l as tc.nn.GgmlLinear).weight.dtype, (l as tc.nn.GgmlLinear).type], path).toEqual(["uint8", type]);
+      expect(m.decoder.token_embedding).toBeInstanceOf(tc.nn.GgmlEmbedding);
+      expect(m.namedModules().some(([, l]) => l instanceof tc.nn.Linear)).toBe(false);
+    });
+  }
+
   // Every Linear and the token Embedding of the MLX files (all divisible by the group size).
   const quantizedLayers = (m: Whisper) => m.namedModules().filter(([, l]) => l instanceof tc.nn.Linear || l instanceof tc.nn.Embedding || l instanceof tc.nn.QuantizedLinear || l instanceof tc.nn.QuantizedEmbedding);
 

@@ -124,7 +124,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype;
 
 // Calls swap(path, leaf) for each leaf module below m; a returned module replaces the leaf in place.
-function replaceLeaves(m: Module, prefix: string, swap: (path: string, leaf: Module) => Module | undefined): void {
+export function replaceLeaves(m: Module, prefix: string, swap: (path: string, leaf: Module) => Module | undefined): void {
   const visit = (value: unknown, path: string, set: (v: Module) => void): void => {
     if (value instanceof Module) {
       if (value.children().length === 0) {

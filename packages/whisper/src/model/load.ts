@@ -40,7 +40,8 @@ export interface LoadedWhisperModel {
   alignmentHeadsSource: string;
   /**
    * How the file was quantized, if it was. MLX-quantized weights stay packed (the model's Linear and
-   * Embedding layers are nn.QuantizedLinear / nn.QuantizedEmbedding); ggml blocks are dequantized.
+   * Embedding layers are nn.QuantizedLinear / nn.QuantizedEmbedding); so do ggml blocks (nn.GgmlLinear /
+   * nn.GgmlEmbedding).
    */
   quantization?: MlxQuantization | { ggmlType: string };
   tokenizerFiles: TokenizerFiles;
@@ -175,15 +176,30 @@ function loadGgml(path: string, dtype: DType): LoadedWhisperModel {
   const f = io.readWhisperGgml(path);
   try {
     const dims = checkDimensions(f.hparams as unknown as Record<string, unknown>, path);
-    const weights: WeightMap = new Map();
-    let ggmlType: string | undefined;
-    const half = dtype === "float16" ? "float16" : "float32";
+    const raw: WeightMap = new Map();
+    const blockTypes = new Map<string, string>();
     for (const t of f.tensors) {
-      const quantized = !["F32", "F16", "BF16", "F64"].includes(t.type);
-      if (quantized) ggmlType ??= t.type;
-      weights.set(t.name, quantized ? f.dequantize(t.name, half) : f.tensor(t.name));
+      raw.set(t.name, f.tensor(t.name));
+      if (!["F32", "F16", "BF16", "F64"].includes(t.type)) blockTypes.set(t.name, t.type);
     }
-    const model = build(dims, sanitizeGgml(weights), dtype, path);
+    const weights = sanitizeGgml(raw);
+    // Quantized Linear / Embedding weights stay as ggml blocks (the layers matmul them directly).
+    const modules = new Map<string, string>();
+    for (const [name, w] of weights) {
+      if (w.dtype !== "uint8") continue;
+      const original = [...raw].find(([, t]) => t === w)?.[0] ?? name;
+      const type = blockTypes.get(original);
+      if (type === undefined || !name.endsWith(".weight")) fail(path, `tensor '${original}' is quantized where float weights are expected`);
+      modules.set(name.slice(0, -".weight".length), type!);
+    }
+    const ggmlType = modules.size ? [...modules.values()][0] : undefined;
+    const model = new Whisper(dims);
+    try {
+      nn.useGgmlWeights(model, modules, dtype === "float16" ? "float16" : "float32");
+    } catch (e) {
+      fail(path, (e as Error).message);
+    }
+    build(dims, weights, dtype, path, model);
     return {
       model, dims, layout: "ggml", ...alignment(dims), quantization: ggmlType ? { ggmlType } : undefined,
       tokenizerFiles: { ...tokenizerFiles(dirname(path)), ggmlVocab: f.vocab }, melFilters: f.melFilters,

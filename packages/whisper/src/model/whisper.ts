@@ -58,12 +58,20 @@ export function sinusoids(length: number, channels: number, maxTimescale = 10000
   return tensor(out, { shape: [length, channels] });
 }
 
-/** A linear layer: float, or quantized (an mlx-community checkpoint with a `quantization` block). */
-export type Projection = nn.Linear | nn.QuantizedLinear;
+/**
+ * A linear layer: float, MLX-quantized (an mlx-community checkpoint with a `quantization` block), or
+ * ggml blocks (a quantized whisper.cpp file).
+ */
+export type Projection = nn.Linear | nn.QuantizedLinear | nn.GgmlLinear;
 
-// A quantized table's weight is packed uint32: the float dtype is its scales'.
-function embeddingDType(e: nn.Embedding | nn.QuantizedEmbedding): DType {
-  return e instanceof nn.QuantizedEmbedding ? e.scales.dtype : e.weight.dtype;
+/** The token table: float, MLX-quantized, or ggml blocks. */
+export type TokenEmbedding = nn.Embedding | nn.QuantizedEmbedding | nn.GgmlEmbedding;
+
+// A quantized table's weight is packed: the float dtype is its scales' (MLX) or what rows expand to (ggml).
+function embeddingDType(e: TokenEmbedding): DType {
+  if (e instanceof nn.QuantizedEmbedding) return e.scales.dtype;
+  if (e instanceof nn.GgmlEmbedding) return e.dtype;
+  return e.weight.dtype;
 }
 
 /** Keys and values of one attention layer, split into heads: [B, H, S, D]. */
@@ -240,7 +248,7 @@ export interface DecodeResult {
 
 /** Token + learned positional embeddings -> blocks (causal self-attention, cross-attention) -> ln -> tied logits. */
 export class TextDecoder extends nn.Module {
-  token_embedding: nn.Embedding | nn.QuantizedEmbedding;
+  token_embedding: TokenEmbedding;
   positional_embedding: Tensor;
   blocks: ResidualAttentionBlock[];
   ln: nn.LayerNorm;

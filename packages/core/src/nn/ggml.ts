@@ -1,0 +1,94 @@
+// Layers over ggml block-quantized weights (GGUF, whisper.cpp files): the blocks stay as they are in
+// the file and matmuls read them directly (quant.ggufMatmul); embedding rows are expanded on lookup.
+import { DEQUANTIZABLE, dequantize, ggmlType } from "../io/ggml_types.js";
+import { add } from "../ops/elementwise.js";
+import { take } from "../ops/layout.js";
+import { ggufMatmul } from "../quant/gguf.js";
+import { zeros } from "../ops/creation.js";
+import type { Tensor } from "../tensor.js";
+import { Embedding, Linear } from "./layers.js";
+import { Module } from "./module.js";
+import { replaceLeaves } from "./quantized.js";
+
+function blockType(op: string, type: string, rowElements: number): { name: string; rowBytes: number } {
+  const t = ggmlType(type);
+  if (!t || !(DEQUANTIZABLE as readonly string[]).includes(t.name))
+    throw new Error(`${op}: '${type}' is not a ggml block type this library reads (${DEQUANTIZABLE.join(", ")})`);
+  if (!Number.isInteger(rowElements) || rowElements <= 0 || rowElements % t.blockSize !== 0)
+    throw new Error(`${op}: rows of ${rowElements} elements are not whole ${t.name} blocks of ${t.blockSize}`);
+  return { name: t.name, rowBytes: (rowElements / t.blockSize) * t.typeSize };
+}
+
+/** y = x W^T + b with W [outputDims, inputDims] kept as ggml blocks: weight uint8 [outputDims, rowBytes]. */
+export class GgmlLinear extends Module {
+  weight: Tensor;
+  bias?: Tensor;
+  /** ggml block type of the weight (Q4_0, Q8_0, Q4_K, ...). */
+  readonly type: string;
+
+  constructor(inputDims: number, outputDims: number, type: string, opts: { bias?: boolean; dtype?: "float32" | "float16" } = {}) {
+    super();
+    const { name, rowBytes } = blockType("GgmlLinear", type, inputDims);
+    this.type = name;
+    this.weight = zeros([outputDims, rowBytes], "uint8");
+    if (opts.bias ?? true) this.bias = zeros([outputDims], opts.dtype ?? "float32");
+    this.freeze();
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = ggufMatmul(x, this.weight, this.type);
+    return this.bias ? add(y, this.bias) : y;
+  }
+}
+
+/** An Embedding whose table is kept as ggml blocks; looked-up rows are expanded to `dtype`. */
+export class GgmlEmbedding extends Module {
+  weight: Tensor;
+  readonly type: string;
+  readonly dtype: "float32" | "float16";
+
+  constructor(numEmbeddings: number, dims: number, type: string, opts: { dtype?: "float32" | "float16" } = {}) {
+    super();
+    const { name, rowBytes } = blockType("GgmlEmbedding", type, dims);
+    this.type = name;
+    this.dtype = opts.dtype ?? "float32";
+    this.weight = zeros([numEmbeddings, rowBytes], "uint8");
+    this.freeze();
+  }
+
+  /** Rows for integer ids of any shape: [...ids.shape, dims]. */
+  forward(ids: Tensor): Tensor {
+    return dequantize(take(this.weight, ids, 0), this.type, this.dtype);
+  }
+
+  /** x [..., dims] times the table transposed: [..., numEmbeddings] (a tied output projection). */
+  asLinear(x: Tensor): Tensor {
+    return ggufMatmul(x, this.weight, this.type);
+  }
+}
+
+/**
+ * Swaps the Linear and Embedding leaves of `model` whose weight a checkpoint stores as ggml blocks
+ * for GgmlLinear / GgmlEmbedding, in place, so the blocks load straight in. `types` maps module
+ * paths ("decoder.blocks.0.mlp1") to block type names; `dtype` is what embedding rows expand to.
+ */
+export function useGgmlWeights<M extends Module>(model: M, types: ReadonlyMap<string, string>, dtype: "float32" | "float16" = "float32"): M {
+  const seen = new Set<string>();
+  replaceLeaves(model, "", (path, m) => {
+    const type = types.get(path);
+    if (type === undefined) return undefined;
+    seen.add(path);
+    if (m instanceof Linear) {
+      const [out, inp] = m.weight.shape;
+      return new GgmlLinear(inp, out, type, { bias: m.bias !== undefined, dtype });
+    }
+    if (m instanceof Embedding) {
+      const [n, dims] = m.weight.shape;
+      return new GgmlEmbedding(n, dims, type, { dtype });
+    }
+    throw new Error(`useGgmlWeights: '${path}' (${m.constructor.name}) cannot hold ggml blocks; only Linear and Embedding layers can`);
+  });
+  const missing = [...types.keys()].filter((p) => !seen.has(p));
+  if (missing.length) throw new Error(`useGgmlWeights: the model has no Linear or Embedding layer named ${missing.map((p) => `'${p}'`).join(", ")}`);
+  return model;
+}
