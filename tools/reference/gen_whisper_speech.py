@@ -23,7 +23,7 @@ LEAD = 0.5  # silence before the first word and after the last (s)
 
 # (name, words, gap seconds between words): common words, so Whisper base gets them exactly.
 SENTENCES = [
-    ("garden", "My sister planted flowers in the garden.", 0.12),
+    ("garden", "My sister planted flowers in her garden.", 0.12),
     ("weather", "The weather is nice today, so we will walk to the park.", 0.15),
     ("phone", "Please call me back tomorrow morning.", 0.2),
     ("library", "She reads a book every night before going to sleep.", 0.1),
