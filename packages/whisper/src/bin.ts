@@ -3,14 +3,15 @@
 import { setNumThreads } from "@tessera/core";
 import { runCli } from "./cli.js";
 import { loadWhisper } from "./pipeline.js";
+import type { WhisperPipeline } from "./pipeline.js";
 import { transcribe } from "./transcribe.js";
 
 // Ctrl-C stops the transcription in progress; the files already written stay.
 const abort = new AbortController();
 process.once("SIGINT", () => abort.abort(new Error("interrupted")));
 
-process.exitCode = await runCli(process.argv.slice(2), {
-  transcribe: (audio, options) => transcribe(audio, options),
+process.exitCode = await runCli<WhisperPipeline>(process.argv.slice(2), {
+  transcribe,
   loadModel: (source, { modelDir }) => loadWhisper(source, { hub: { cacheDir: modelDir } }),
   setThreads: setNumThreads,
   stdout: process.stdout,
