@@ -1,11 +1,11 @@
 // Loads reference fixtures written by tools/reference/*.py and compares tensors with them.
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { expect } from "vitest";
 import * as tc from "@tessera/core";
 
-export const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures");
+export { fixturesDir, sharedDataFile } from "./paths.js";
+import { fixturesDir } from "./paths.js";
 
 /** An array as the Python side writes it: shape, dtype and flat row-major data (NaN/Inf as strings). */
 export interface RefArray {

@@ -15,5 +15,14 @@ export * from "./model/index.js";
 export type {
   DecodingOptions, DecodingResult, Segment, TranscribeOptions, TranscribeProgress, TranscribeResult, Word,
 } from "./types.js";
+export { compressionRatio, decode, detectLanguage } from "./decoding/index.js";
 export { OUTPUT_FORMATS, formatResult, formatTimestamp, getWriter, resultToJson, subtitleCues } from "./writers.js";
 export type { OutputFormat, ResultWriter, WriterOptions } from "./writers.js";
+export { DEFAULT_MODEL, MODEL_NAMES, loadWhisper, modelSource } from "./pipeline.js";
+export type { LoadWhisperPipelineOptions, WhisperPipeline } from "./pipeline.js";
+export { transcribe, transcribeSamples } from "./transcribe.js";
+export type { TranscribeCallOptions } from "./transcribe.js";
+export {
+  DEFAULT_APPEND_PUNCTUATIONS, DEFAULT_PREPEND_PUNCTUATIONS, addWordTimestamps, dtw, findAlignment, medianFilter, mergePunctuations,
+} from "./timing.js";
+export type { AddWordTimestampsOptions, FindAlignmentOptions, WordTiming } from "./timing.js";

@@ -3,7 +3,7 @@
 // spectrum, Slaney mel filters (librosa's, from mel_filters.npz), log10 with a 1e-10 floor, an 8
 // (x 10 dB) dynamic range below the maximum, then (x + 4) / 4.
 import {
-  Tensor, add, concatenate, fft, io, log, matmul, max, maximum, multiply, pad, reshape, slice, square, subtract, sum, tensor,
+  Tensor, add, concatenate, fft, io, log, matmul, max, maximum, multiply, pad, reshape, slice, square, subtract, sum, tensor, tidy,
 } from "@tessera/core";
 import { join } from "node:path";
 import { ASSETS_DIR } from "./assets.js";
@@ -137,7 +137,8 @@ export function logMelFrames(audio: Float32Array, options: LogMelOptions & { chu
     const chunk = new Float32Array(span);
     const first = f0 * HOP_LENGTH - half;
     for (let k = 0; k < span; k++) chunk[k] = sample(first + k);
-    const values = log10Mel(tensor(chunk), count, filters).dataSync() as Float32Array;
+    // tidy frees each chunk's tensors now, not whenever the GC gets to their wrappers.
+    const values = tidy(() => log10Mel(tensor(chunk), count, filters).dataSync() as Float32Array);
     data.set(values, f0 * nMels);
     for (let k = 0; k < values.length; k++) if (values[k] > top) top = values[k];
   }
