@@ -58,9 +58,9 @@ describe("medianFilter", () => {
     });
 
   it("keeps a constant row and takes the middle of each window", () => {
-    expect(Array.from(medianFilter(tc.tensor([2, 2, 2, 2, 2]), 3).dataSync())).toEqual([2, 2, 2, 2, 2]);
+    expect(medianFilter(tc.tensor([2, 2, 2, 2, 2]), 3).tolist()).toEqual([2, 2, 2, 2, 2]);
     // reflect: [1 | 5 1 3 | 1] -> medians of (1,5,1) (5,1,3) (1,3,1)
-    expect(Array.from(medianFilter(tc.tensor([5, 1, 3]), 3).dataSync())).toEqual([1, 3, 1]);
+    expect(medianFilter(tc.tensor([5, 1, 3]), 3).tolist()).toEqual([1, 3, 1]);
   });
 
   it("rejects bad widths", () => {

@@ -2,7 +2,7 @@
 // detect_language) on our model. Every batch row and beam runs in one decoder forward per step,
 // on a DecoderCache; only the last position's logits come back to JS, where the filters and the
 // token choice run on one Float32Array.
-import { deflateSync } from "node:zlib";
+import { deflate } from "pako";
 import { Tensor, expandDims, index, take, tensor } from "@tessera/core";
 import { CHUNK_LENGTH } from "../mel.js";
 import type { Whisper } from "../model/whisper.js";
@@ -22,10 +22,14 @@ export type { TokenDecoder } from "./decoders.js";
 export { ApplyTimestampRules, SuppressBlank, SuppressTokens } from "./filters.js";
 export type { LogitFilter, StepLogits } from "./filters.js";
 
-/** gzip-style compression ratio of the text's UTF-8 bytes (openai-whisper's zlib.compress, level 6). */
+/**
+ * Compression ratio of the text's UTF-8 bytes, as openai-whisper's `zlib.compress` (level 6). pako
+ * ports zlib's reference deflate and gives Python's bytes; Node's zlib (Chromium's fork) picks
+ * other matches on repetitive text, which would move results across the 2.4 threshold.
+ */
 export function compressionRatio(text: string): number {
-  const bytes = Buffer.from(text, "utf8");
-  return bytes.length / deflateSync(bytes).length;
+  const bytes = new TextEncoder().encode(text);
+  return bytes.length / deflate(bytes).length;
 }
 
 /** The language detected for each audio row. */

