@@ -56,18 +56,40 @@ async function readInput(input: string): Promise<Uint8Array> {
   return readFile(input);
 }
 
+/** Byte offset of the first audio frame: after the metadata blocks (undefined when they run past the end). */
+function firstFlacFrame(bytes: Uint8Array): number | undefined {
+  let at = 4;
+  for (;;) {
+    if (at + 4 > bytes.length) return undefined;
+    const last = (bytes[at] & 0x80) !== 0;
+    at += 4 + ((bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]);
+    if (last) return at;
+  }
+}
+
 async function decodeFlac(bytes: Uint8Array, fail: (m: string) => never): Promise<DecodedAudio> {
   const { FLACDecoder } = await import("@wasm-audio-decoders/flac");
   const decoder = new FLACDecoder();
   try {
     await decoder.ready;
-    const { channelData, samplesDecoded, sampleRate, errors } = await decoder.decodeFile(bytes);
-    if (errors.length) fail(`corrupt FLAC data (${errors[0].message})`);
     // STREAMINFO (right after "fLaC" and a 4-byte block header) holds the total sample count.
     const expected = bytes.length >= 42 ? (bytes[8 + 13] & 0x0f) * 2 ** 32 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(8 + 14, false) : 0;
+    // The decoder's frame parser only emits a frame once it has seen the next frame's header, so it
+    // drops the file's last frame. Appending the first frame's header (16 bytes, no data) gives that
+    // frame a successor; the bare header decodes to nothing, so a truncated file still comes up short.
+    const first = firstFlacFrame(bytes);
+    let input = bytes;
+    if (expected > 0 && first !== undefined && first < bytes.length) {
+      const again = bytes.subarray(first, Math.min(bytes.length, first + 16));
+      input = new Uint8Array(bytes.length + again.length);
+      input.set(bytes);
+      input.set(again, bytes.length);
+    }
+    const { channelData, samplesDecoded, sampleRate, errors } = await decoder.decodeFile(input);
+    if (errors.length) fail(`corrupt FLAC data (${errors[0].message})`);
     if (expected > 0 && samplesDecoded < expected) fail(`truncated FLAC: ${samplesDecoded} of its ${expected} samples decode`);
     if (samplesDecoded === 0 && bytes.length > 42 + 16 && expected !== 0) fail("no FLAC frames could be decoded");
-    return { channelData, sampleRate };
+    return { channelData: expected > 0 ? channelData.map((c) => c.subarray(0, expected)) : channelData, sampleRate };
   } finally {
     decoder.free();
   }

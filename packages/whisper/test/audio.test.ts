@@ -187,6 +187,12 @@ describe("compressed formats decode in process", () => {
     expect(Math.abs(rms(a) - c.rms_16k) / c.rms_16k).toBeLessThan(1e-3);
   });
 
+  it("FLAC: a short last frame decodes too (the frame parser alone drops it)", async () => {
+    // garden.flac: 70 frames of 1152 samples, then one of 518 (ffprobe: 81158 samples).
+    const a = await loadAudio(join(fixturesDir, "whisper", "speech", "garden.flac"));
+    expect(a.length).toBe(81158);
+  });
+
   it("MP3 (16 kHz mono) matches ffmpeg's decode", async () => {
     const c = cases["speech_16k.mp3"];
     const a = await loadAudio(file("speech_16k.mp3"));
