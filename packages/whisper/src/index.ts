@@ -26,3 +26,5 @@ export {
   DEFAULT_APPEND_PUNCTUATIONS, DEFAULT_PREPEND_PUNCTUATIONS, addWordTimestamps, dtw, findAlignment, medianFilter, mergePunctuations,
 } from "./timing.js";
 export type { AddWordTimestampsOptions, FindAlignmentOptions, WordTiming } from "./timing.js";
+export { refineWordTimes, voicedFrames } from "./refine.js";
+export type { RefineWordOptions } from "./refine.js";

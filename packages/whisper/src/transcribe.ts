@@ -10,6 +10,7 @@ import { HOP_LENGTH, N_FRAMES, N_SAMPLES, logMelFrames } from "./mel.js";
 import type { MelFrames } from "./mel.js";
 import { loadWhisper } from "./pipeline.js";
 import type { LoadWhisperPipelineOptions, WhisperPipeline } from "./pipeline.js";
+import { refineWordTimes, voicedFrames } from "./refine.js";
 import { addWordTimestamps } from "./timing.js";
 import { WhisperTokenizer, languageCode } from "./tokenizer.js";
 import type { DecodingOptions, DecodingResult, Segment, TranscribeOptions, TranscribeResult, Word } from "./types.js";
@@ -302,6 +303,12 @@ export async function transcribeSamples(pipeline: WhisperPipeline, samples: Floa
       }
       const end = lastWordEnd(currentSegments);
       if (end !== undefined) lastSpeechTimestamp = end;
+      // After openai's logic, so seeking and the next window's timing are unchanged.
+      const refine = options.refineWordTimestamps;
+      if (refine) {
+        const opts = refine === true ? {} : refine;
+        refineWordTimes(currentSegments, voicedFrames(mel, previousSeek, segmentSize, opts.thresholdDb), timeOffset, opts);
+      }
     }
 
     // An instantaneous segment, or one without text, is cleared.

@@ -110,6 +110,13 @@ export interface TranscribeOptions extends Omit<DecodingOptions, "temperature" |
   carryInitialPrompt?: boolean;
   /** Find the start and end of every word (default false). */
   wordTimestamps?: boolean;
+  /**
+   * With word timestamps, move word times onto the speech in the audio: no word starts or ends in
+   * silence, and a pause next to a boundary becomes the gap between the two words (default false:
+   * openai-whisper's times, which run each word on from the previous one and come out early).
+   * Options tune what counts as silence.
+   */
+  refineWordTimestamps?: boolean | { thresholdDb?: number; minGap?: number; reach?: number };
   /** Punctuation merged into the next word (default `"'“¿([{-`). */
   prependPunctuations?: string;
   /** Punctuation merged into the previous word (default `"'.。,，!！?？:：”)]}、`). */
