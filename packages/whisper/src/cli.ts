@@ -71,7 +71,7 @@ interface CliArgs {
   logprob_threshold: number | null; no_speech_threshold: number | null; word_timestamps: boolean;
   prepend_punctuations: string; append_punctuations: string; highlight_words: boolean; max_line_width: number | null;
   max_line_count: number | null; max_words_per_line: number | null; threads: number | null; clip_timestamps: string;
-  hallucination_silence_threshold: number | null;
+  hallucination_silence_threshold: number | null; refine_word_timestamps: boolean;
 }
 
 function buildCommand(): Command {
@@ -113,6 +113,7 @@ function buildCommand(): Command {
     .addOption(bool("word_timestamps", "extract word-level timestamps and refine the results based on them", false))
     .addOption(opt("--prepend_punctuations <chars>", "if word_timestamps is True, merge these punctuation symbols with the next word", "\"'“¿([{-"))
     .addOption(opt("--append_punctuations <chars>", "if word_timestamps is True, merge these punctuation symbols with the previous word", "\"'.。,，!！?？:：”)]}、"))
+    .addOption(bool("refine_word_timestamps", "(requires --word_timestamps True; Tessera's) move word times onto the speech: pauses become gaps between words", false))
     .addOption(bool("highlight_words", "(requires --word_timestamps True) underline each word as it is spoken in srt and vtt", false))
     .addOption(opt("--max_line_width <n>", "(requires --word_timestamps True) the maximum number of characters in a line before breaking the line", null, optional(pyInt)))
     .addOption(opt("--max_line_count <n>", "(requires --word_timestamps True) the maximum number of lines in a segment", null, optional(pyInt)))
@@ -162,7 +163,7 @@ export async function runCli<M = unknown>(argv: readonly string[], deps: CliDeps
 /** Checks what openai's cli() checks; warns as it does. Resolves the language and the temperature list. */
 function checkArgs(files: string[], args: CliArgs, command: Command, exists: (path: string) => boolean, note: (text: string) => void)
   : { language?: string; temperature: number[] } {
-  const wordOptions = ["highlight_words", "max_line_count", "max_line_width", "max_words_per_line"] as const;
+  const wordOptions = ["highlight_words", "max_line_count", "max_line_width", "max_words_per_line", "refine_word_timestamps"] as const;
   if (!args.word_timestamps) {
     for (const o of wordOptions) if (args[o]) throw new UsageError(`--${o} requires --word_timestamps True`);
   }
@@ -200,6 +201,7 @@ function transcribeOptions(args: CliArgs, language: string | undefined, temperat
     noSpeechThreshold: args.no_speech_threshold, wordTimestamps: args.word_timestamps,
     prependPunctuations: args.prepend_punctuations, appendPunctuations: args.append_punctuations,
     clipTimestamps: args.clip_timestamps, hallucinationSilenceThreshold: args.hallucination_silence_threshold ?? undefined,
+    refineWordTimestamps: args.refine_word_timestamps,
   };
 }
 

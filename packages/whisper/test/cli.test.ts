@@ -66,7 +66,7 @@ describe("whisper command line", () => {
       patience: undefined, lengthPenalty: undefined, suppressTokens: "-1", initialPrompt: undefined, carryInitialPrompt: false,
       conditionOnPreviousText: true, compressionRatioThreshold: 2.4, logprobThreshold: -1, noSpeechThreshold: 0.6,
       wordTimestamps: false, prependPunctuations: "\"'“¿([{-", appendPunctuations: "\"'.。,，!！?？:：”)]}、",
-      clipTimestamps: "0", hallucinationSilenceThreshold: undefined,
+      clipTimestamps: "0", hallucinationSilenceThreshold: undefined, refineWordTimestamps: false,
     });
     expect((await readdir(out)).sort()).toEqual(["talk.json", "talk.srt", "talk.tsv", "talk.txt", "talk.vtt"]);
     expect(await readFile(join(out, "talk.srt"), "utf8")).toBe(formatResult("srt", RESULT));
@@ -85,7 +85,7 @@ describe("whisper command line", () => {
       "--condition_on_previous_text", "False", "--temperature_increment_on_fallback", "0.3", "--compression_ratio_threshold", "None",
       "--logprob_threshold", "-0.5", "--no_speech_threshold", "0.5", "--word_timestamps", "True", "--prepend_punctuations", "(",
       "--append_punctuations", ".", "--highlight_words", "True", "--max_line_width", "20", "--max_line_count", "2",
-      "--threads", "3", "--clip_timestamps", "1,5.5", "--hallucination_silence_threshold", "2",
+      "--threads", "3", "--clip_timestamps", "1,5.5", "--hallucination_silence_threshold", "2", "--refine_word_timestamps", "True",
     ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -96,6 +96,7 @@ describe("whisper command line", () => {
       lengthPenalty: 0.5, suppressTokens: "-1,50", initialPrompt: "Names: Ngozi.", carryInitialPrompt: true,
       conditionOnPreviousText: false, compressionRatioThreshold: null, logprobThreshold: -0.5, noSpeechThreshold: 0.5,
       wordTimestamps: true, prependPunctuations: "(", appendPunctuations: ".", clipTimestamps: "1,5.5", hallucinationSilenceThreshold: 2,
+      refineWordTimestamps: true,
     });
     expect(await readdir(out)).toEqual(["talk.srt"]);
     const options = { highlightWords: true, maxLineWidth: 20, maxLineCount: 2, maxWordsPerLine: undefined };

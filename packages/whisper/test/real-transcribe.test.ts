@@ -113,6 +113,18 @@ for (const layout of ["hf", "mlx4bit", "ggml"] as const) {
       else expect(errors.length, errors.join("; ")).toBeLessThanOrEqual(2);
     };
 
+    it("pure silence and quiet noise give no text (noSpeechProb does its job)", async (ctx) => {
+      const model = state.models[layout];
+      if (!model) return ctx.skip(state.skipped ?? `no ${layout} model`);
+      let seed = 7;
+      const noise = Float32Array.from({ length: 16000 * 20 }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 2e-3);
+      for (const audio of [new Float32Array(16000 * 20), noise]) {
+        const r = await transcribe(audio, { ...options, model });
+        expect(r.text.trim()).toBe("");
+        expect(r.segments.every((s) => s.text.trim() === "")).toBe(true);
+      }
+    });
+
     // The last word of jfk runs into the room's echo: its end is allowed 250 ms.
     it.skipIf(!JFK)("jfk.flac: openai-whisper's tokens and times; the known words; phrase boundaries within 100 ms", async (ctx) => {
       if (!state.models[layout]) return ctx.skip(state.skipped ?? `no ${layout} model`);
