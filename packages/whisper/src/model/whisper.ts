@@ -3,7 +3,7 @@
 // channels-last convolutions); sanitize.ts maps the Hugging Face and whisper.cpp layouts onto them.
 // No I/O here: load.ts reads files.
 import {
-  Tensor, add, astype, concatenate, fast, gelu, index, nn, reshape, take, tensor, transpose,
+  Tensor, add, astype, concatenate, copy, fast, gelu, index, nn, reshape, take, tensor, transpose,
 } from "@tessera/core";
 import type { DType, NestedArray } from "@tessera/core";
 
@@ -121,7 +121,8 @@ export class MultiHeadAttention extends nn.Module {
       const k = this.#heads(this.key.forward(x)), v = this.#heads(this.value.forward(x));
       kv = opts.cache ? { k: concatenate([opts.cache.k, k], 2), v: concatenate([opts.cache.v, v], 2) } : { k, v };
     } else {
-      kv = opts.cache ?? { k: this.#heads(this.key.forward(opts.xa)), v: this.#heads(this.value.forward(opts.xa)) };
+      // Made contiguous once per window: every decoding step then reads each head's keys and values in order.
+      kv = opts.cache ?? { k: copy(this.#heads(this.key.forward(opts.xa))), v: copy(this.#heads(this.value.forward(opts.xa))) };
     }
     // A single new query sees every cached key, so it needs no mask.
     const mask = opts.causal && x.shape[1] > 1 ? "causal" : null;
