@@ -138,6 +138,24 @@ describe("tiny model in three layouts", () => {
   });
 });
 
+describe("float16 token table for the logits of a float32 model", () => {
+  it("keeps the checkpoint's float16 table and gives the float32 table's logits", () => {
+    const m = loadWhisperModel(join(dir, "tiny-hf")).model;
+    expect(m.decoder._halfTable?.dtype).toBe("float16");
+    expect(m.decoder.token_embedding.weight.dtype).toBe("float32");
+    const features = tc.random.normal([1, m.dims.n_audio_ctx, m.dims.n_audio_state], { key: tc.random.key(3) });
+    const tokens = [[50258, 50259, 50359, 440, 1029]];
+    const half = m.logits(tokens, features);
+    const saved = m.decoder._halfTable;
+    m.decoder._halfTable = undefined;
+    const full = m.logits(tokens, features);
+    m.decoder._halfTable = saved;
+    expect(tc.max(tc.abs(tc.subtract(half, full))).item()).toBeLessThan(1e-5);
+    // A float16 model uses its own table; a float32 checkpoint keeps none.
+    expect(loadWhisperModel(join(dir, "tiny-hf"), { dtype: "float16" }).model.decoder._halfTable).toBeUndefined();
+  });
+});
+
 describe("English-only model with 128 mel bins", () => {
   it("matches transformers", () => {
     const loaded = loadWhisperModel(join(dir, "en128-hf"));

@@ -222,5 +222,10 @@ function build(dims: ModelDimensions, weights: WeightMap, dtype: DType, file: st
   } catch (e) {
     throw new Error(`loadWhisperModel: ${file}: ${(e as Error).message}`);
   }
-  return model.apply((p) => (isFloating(p.dtype) && p.dtype !== dtype ? p.astype(dtype) : p));
+  // A float16 token table stays float16 for the logits of a float32 model (half the bytes per token).
+  const table = model.decoder.token_embedding;
+  const half = dtype === "float32" && table instanceof nn.Embedding && table.weight.dtype === "float16" ? table.weight : undefined;
+  model.apply((p) => (isFloating(p.dtype) && p.dtype !== dtype ? p.astype(dtype) : p));
+  model.decoder._halfTable = half;
+  return model;
 }

@@ -3,7 +3,7 @@
 // channels-last convolutions); sanitize.ts maps the Hugging Face and whisper.cpp layouts onto them.
 // No I/O here: load.ts reads files.
 import {
-  Tensor, add, astype, concatenate, copy, fast, gelu, index, nn, reshape, take, tensor, transpose,
+  Tensor, add, astype, concatenate, copy, fast, gelu, index, matmul, nn, reshape, take, tensor, transpose,
 } from "@tessera/core";
 import type { DType, NestedArray } from "@tessera/core";
 
@@ -253,6 +253,9 @@ export class TextDecoder extends nn.Module {
   positional_embedding: Tensor;
   blocks: ResidualAttentionBlock[];
   ln: nn.LayerNorm;
+  // The token table as the checkpoint stores it in float16, for the tied logits of a float32 model:
+  // the same values (float16 widens exactly) read at half the bytes. Not a parameter ("_").
+  _halfTable?: Tensor;
 
   constructor(nVocab: number, nCtx: number, nState: number, nHead: number, nLayer: number) {
     super();
@@ -292,7 +295,9 @@ export class TextDecoder extends nn.Module {
       if (cache) cache.layers[i] = r.cache;
       if (wanted && r.crossWeights) weights.set(i, r.crossWeights);
     });
-    const logits = astype(this.token_embedding.asLinear(this.ln.forward(x)), "float32");
+    const h = this.ln.forward(x);
+    const half = this._halfTable;
+    const logits = half && dtype === "float32" ? matmul(h, half.T) : astype(this.token_embedding.asLinear(h), "float32");
     if (!heads.length) return { logits };
     const picked = heads.map(([layer, head]) => take(weights.get(layer) as Tensor, tensor([head], { dtype: "int32" }), 1));
     return { logits, crossAttention: astype(concatenate(picked, 1), "float32") };
