@@ -224,6 +224,25 @@ function q8Roundtrip(x: Float32Array, bs: number): Float32Array {
   return out;
 }
 
+describe("quantizedMatmul with many rows (weights expanded for the float GEMM)", () => {
+  it("gives the per-row kernel's results, with float16 scales too", () => {
+    const w = tc.random.normal([96, 128], { key: tc.random.key(11) });
+    const x = tc.random.normal([600, 128], { key: tc.random.key(12) });
+    for (const dtype of ["float32", "float16"] as const) {
+      const q = quant.quantize(w.astype(dtype), { bits: 4, groupSize: 64 });
+      const opts = { bits: 4, groupSize: 64 };
+      const many = quant.quantizedMatmul(x, q.weight, q.scales, q.biases, opts);
+      expect([many.shape, many.dtype]).toEqual([[600, 96], "float32"]);
+      // Rows 0-3 and 596-599 through the packed kernel (4 rows: below the expanding threshold).
+      for (const start of [0, 596]) {
+        const few = quant.quantizedMatmul(tc.slice(x, [start, 0], [start + 4, 128]), q.weight, q.scales, q.biases, opts);
+        const diff = tc.max(tc.abs(tc.subtract(tc.slice(many, [start, 0], [start + 4, 96]), few))).item() as number;
+        expect(diff, `${dtype} rows ${start}`).toBeLessThan(1e-4);
+      }
+    }
+  });
+});
+
 describe("ggufMatmul against dequantize + matmul", () => {
   const K = 512, N = 19;
   for (const type of Object.keys(SCALE_FIELDS)) {
