@@ -12,6 +12,8 @@ const FRAME = HOP_LENGTH / 16000; // 10 ms
 const LOW_BINS = 5;
 // Cross-attention boundaries come out early: a pause is looked for around a point this much later.
 const LAG = 0.1;
+// Shortest sound a word keeps on either side of a pause moved to its boundary, in seconds.
+const MIN_WORD = 0.06;
 
 /** How word times are moved onto speech. */
 export interface RefineWordOptions {
@@ -89,7 +91,8 @@ export function refineWordTimes(segments: Segment[], voiced: Uint8Array, offset:
       const d = at < r.start ? r.start - at : at > r.end ? at - r.end : 0;
       if (d <= reach && d < distance) [best, distance] = [r, d];
     }
-    if (best && best.start > a.start && best.end < b.end) {
+    // Both words keep some sound: a pause at the very edge of a word's span is its trailing silence.
+    if (best && best.start - a.start >= MIN_WORD && b.end - best.end >= MIN_WORD) {
       a.end = round2(best.start);
       b.start = round2(best.end);
     }

@@ -46,6 +46,13 @@ describe("refineWordTimes", () => {
     expect([s.start, s.end]).toEqual([a.start, b.end]);
   });
 
+  it("does not make a pause at the edge of a word's span the gap (the word would keep no sound)", () => {
+    // " two" spans the pause 0.8-1.0 s and only 30 ms of the second tone after it.
+    const s = segment([{ word: " one", start: 0.3, end: 0.7, probability: 1 }, { word: " two", start: 0.7, end: 1.03, probability: 1 }]);
+    refineWordTimes([s], voiced, 0);
+    expect([s.words![0].end, s.words![1].start]).toEqual([0.7, 0.7]);
+  });
+
   it("keeps a boundary with no pause nearby, stretches the edges to the sound, honours the window offset", () => {
     // Both words inside the first tone (0.3-0.8 s of a window starting at 10 s).
     const s = segment([{ word: " on", start: 10.4, end: 10.55, probability: 1 }, { word: " e", start: 10.55, end: 10.7, probability: 1 }]);
