@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { io } from "@tessera/core";
+import { bytesToUnicode } from "../../packages/whisper/src/bpe.js";
 import type { RawTensor } from "./hf.js";
 import { REPO_ROOT, cacheRoot, ensureWhisperBase, isComplete, writeAtomically } from "./whisper-base.js";
 import type { EnsureResult } from "./whisper-base.js";
@@ -22,18 +23,6 @@ export function readSafetensors(path: string): RawTensor[] {
     out.push({ name, dtype: h.dtype, shape: h.shape, data: buf.subarray(base + h.data_offsets[0], base + h.data_offsets[1]) });
   }
   return out.sort((a, b) => header[a.name].data_offsets[0] - header[b.name].data_offsets[0]);
-}
-
-// GPT-2's bytes_to_unicode, inverted: the unicode character of each byte back to the byte.
-function byteDecoder(): Map<string, number> {
-  const bs: number[] = [];
-  for (let b = 33; b <= 126; b++) bs.push(b);
-  for (let b = 161; b <= 172; b++) bs.push(b);
-  for (let b = 174; b <= 255; b++) bs.push(b);
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) if (!bs.includes(b)) { bs.push(b); cs.push(256 + n++); }
-  return new Map(bs.map((b, i) => [String.fromCodePoint(cs[i]), b]));
 }
 
 function halfToFloat(h: number): number {
@@ -96,7 +85,8 @@ export function ggmlFromHf(hfDir: string, melFilters: { shape: number[]; data: F
   if (melFilters.shape[0] !== hp.num_mel_bins) throw new Error(`ggml: mel filters have ${melFilters.shape[0]} bins, the model ${hp.num_mel_bins}`);
   ints(melFilters.shape[0], melFilters.shape[1]);
   chunks.push(Buffer.from(melFilters.data.buffer, melFilters.data.byteOffset, melFilters.data.byteLength));
-  const dec = byteDecoder();
+  // GPT-2's bytes_to_unicode, inverted: the unicode character of each byte back to the byte.
+  const dec = new Map([...bytesToUnicode()].map(([b, c]) => [c, b]));
   const tokens = Object.entries(vocab).sort((a, b) => a[1] - b[1]);
   ints(tokens.length);
   for (const [token] of tokens) {
