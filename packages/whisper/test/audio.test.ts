@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { downmix, findFfmpeg, loadAudio, resample, sniffFormat } from "@tessera/whisper";
-import { fixturesDir, loadFixture } from "../../../test/helpers/reference.js";
+import { fixturesDir, loadFixture, sharedDataFile } from "../../../test/helpers/reference.js";
 
 interface AudioCase {
   decoder: string;
@@ -23,9 +23,7 @@ const { cases } = loadFixture<{ cases: Record<string, AudioCase> }>("whisper/aud
 const audioDir = join(fixturesDir, "whisper", "audio");
 const file = (name: string) => join(audioDir, name);
 // jfk.flac (1.1 MB) is not committed: it lives in the shared data folder beside the checkout.
-const JFK = [join(fixturesDir, "..", "..", ".."), join(fixturesDir, "..", "..", "..", "..")]
-  .map((dir) => join(dir, "shared", "data", "audio", "jfk.flac"))
-  .find((p) => existsSync(p));
+const JFK = sharedDataFile("audio/jfk.flac");
 if (!JFK) console.warn("audio.test.ts: shared/data/audio/jfk.flac not found beside the checkout: the jfk.flac test is skipped");
 const tmp = mkdtempSync(join(tmpdir(), "tessera-audio-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
