@@ -5,6 +5,7 @@ import { SingleBar } from "cli-progress";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { MODEL_NAMES, modelSource } from "./pipeline.js";
 import { npArange } from "./pyformat.js";
+import { DEFAULT_APPEND_PUNCTUATIONS, DEFAULT_PREPEND_PUNCTUATIONS } from "./timing.js";
 import { LANGUAGES, languageCode } from "./tokenizer.js";
 import type { Segment, TranscribeOptions, TranscribeProgress, TranscribeResult } from "./types.js";
 import { OUTPUT_FORMATS, formatTimestamp, getWriter } from "./writers.js";
@@ -111,8 +112,8 @@ function buildCommand(): Command {
     .addOption(opt("--logprob_threshold <lp>", "if the average log probability is lower than this value, treat the decoding as failed", -1.0, optional(pyFloat)))
     .addOption(opt("--no_speech_threshold <p>", "if the probability of the <|nospeech|> token is higher than this value AND the decoding has failed due to logprob_threshold, consider the segment as silence", 0.6, optional(pyFloat)))
     .addOption(bool("word_timestamps", "extract word-level timestamps and refine the results based on them", false))
-    .addOption(opt("--prepend_punctuations <chars>", "if word_timestamps is True, merge these punctuation symbols with the next word", "\"'“¿([{-"))
-    .addOption(opt("--append_punctuations <chars>", "if word_timestamps is True, merge these punctuation symbols with the previous word", "\"'.。,，!！?？:：”)]}、"))
+    .addOption(opt("--prepend_punctuations <chars>", "if word_timestamps is True, merge these punctuation symbols with the next word", DEFAULT_PREPEND_PUNCTUATIONS))
+    .addOption(opt("--append_punctuations <chars>", "if word_timestamps is True, merge these punctuation symbols with the previous word", DEFAULT_APPEND_PUNCTUATIONS))
     .addOption(bool("refine_word_timestamps", "(requires --word_timestamps True; Tessera's) move word times onto the speech: pauses become gaps between words", false))
     .addOption(bool("highlight_words", "(requires --word_timestamps True) underline each word as it is spoken in srt and vtt", false))
     .addOption(opt("--max_line_width <n>", "(requires --word_timestamps True) the maximum number of characters in a line before breaking the line", null, optional(pyInt)))

@@ -11,13 +11,14 @@ import type { MelFrames } from "./mel.js";
 import { loadWhisper } from "./pipeline.js";
 import type { LoadWhisperPipelineOptions, WhisperPipeline } from "./pipeline.js";
 import { refineWordTimes, voicedFrames } from "./refine.js";
-import { addWordTimestamps } from "./timing.js";
+import { DEFAULT_APPEND_PUNCTUATIONS, DEFAULT_PREPEND_PUNCTUATIONS, addWordTimestamps } from "./timing.js";
 import { WhisperTokenizer, languageCode } from "./tokenizer.js";
 import type { DecodingOptions, DecodingResult, Segment, TranscribeOptions, TranscribeResult, Word } from "./types.js";
 
 const FRAMES_PER_SECOND = SAMPLE_RATE / HOP_LENGTH; // 100
 const DEFAULT_TEMPERATURES = [0, 0.2, 0.4, 0.6, 0.8, 1];
-const PUNCTUATION = "\"'“¿([{-\"'.。,，!！?？:：”)]}、";
+// openai-whisper's `punctuation`: both default sets, for the anomaly score.
+const PUNCTUATION = DEFAULT_PREPEND_PUNCTUATIONS + DEFAULT_APPEND_PUNCTUATIONS;
 
 /** transcribe()'s options plus the model to use and how to load it. */
 export interface TranscribeCallOptions extends TranscribeOptions {
@@ -112,8 +113,6 @@ export async function transcribeSamples(pipeline: WhisperPipeline, samples: Floa
   const logprobThreshold = options.logprobThreshold === undefined ? -1 : options.logprobThreshold;
   const noSpeechThreshold = options.noSpeechThreshold === undefined ? 0.6 : options.noSpeechThreshold;
   const conditionOnPreviousText = options.conditionOnPreviousText ?? true;
-  const prependPunctuations = options.prependPunctuations ?? "\"'“¿([{-";
-  const appendPunctuations = options.appendPunctuations ?? "\"'.。,，!！?？:：”)]}、";
   const hallucinationThreshold = options.hallucinationSilenceThreshold;
   const task = options.task ?? "transcribe";
   if (task !== "transcribe" && task !== "translate") throw new Error(`transcribe: task must be "transcribe" or "translate", got ${JSON.stringify(task)}`);
@@ -254,7 +253,8 @@ export async function transcribeSamples(pipeline: WhisperPipeline, samples: Floa
     if (options.wordTimestamps) {
       await addWordTimestamps({
         segments: currentSegments, model, tokenizer, audioFeatures: features, numFrames: segmentSize,
-        alignmentHeads: pipeline.alignmentHeads, prependPunctuations, appendPunctuations, lastSpeechTimestamp,
+        alignmentHeads: pipeline.alignmentHeads, prependPunctuations: options.prependPunctuations,
+        appendPunctuations: options.appendPunctuations, lastSpeechTimestamp,
       });
       if (!singleTimestampEnding) {
         const end = lastWordEnd(currentSegments);
