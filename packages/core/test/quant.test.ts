@@ -244,12 +244,18 @@ describe("quantizedMatmul with many rows (weights expanded for the float GEMM)",
 });
 
 describe("ggufMatmul against dequantize + matmul", () => {
-  const K = 512, N = 19;
-  for (const type of Object.keys(SCALE_FIELDS)) {
-    it(`${type}: mat-vec and mat-mat`, () => {
-      const blocks = randomBlocks(type, N, K, type.length * 31 + type.charCodeAt(1));
+  const N = 19;
+  // Row lengths in blocks: 16; 1 and 3 (odd: a block without a pair, scales without a full group of
+  // 8); 25; 520 (more scales than the kernels keep on the stack).
+  const cases = (type: string): [number, number[]][] =>
+    io.ggmlType(type)!.blockSize === 32
+      ? [[512, [1, 2, 4, 6, 9, 40, 130]], [32, [1, 5]], [96, [1, 3, 5]], [800, [1, 2, 6]], [16640, [1, 5]]]
+      : [[512, [1, 2, 4, 6, 9, 40, 130]], [256, [1, 5]], [768, [1, 3, 5]]];
+  for (const type of Object.keys(SCALE_FIELDS)) for (const [K, rows] of cases(type)) {
+    it(`${type}: mat-vec and mat-mat, K=${K}`, () => {
+      const blocks = randomBlocks(type, N, K, type.length * 31 + type.charCodeAt(1) + K);
       const W = io.dequantize(blocks, type).dataSync() as Float32Array;
-      for (const M of [1, 2, 4, 6, 9, 40, 130]) {
+      for (const M of rows) {
         const x = randoms(M * K, M);
         const y = quant.ggufMatmul(tc.tensor(x, { shape: [M, K] }), blocks, type);
         expect(y.shape).toEqual([M, N]);

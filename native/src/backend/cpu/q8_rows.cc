@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -42,25 +43,32 @@ void quantize_rows(const float* X, int64_t M, int64_t K, int64_t bs, Rows& out, 
   const int64_t nb = K / bs;
   out.q.resize(size_t(M * K));
   out.d.resize(size_t(M * nb));
-  out.ds.resize(size_t(M * nb));
   out.s32.resize(size_t(M * (K / 32)));
   out.s16.resize(size_t(M * (K / 16)));
   pool.parallel_for(M * nb, std::max<int64_t>(1, 1024 / bs), [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       int8_t* q = out.q.data() + b * bs;
       out.d[size_t(b)] = quantize_block(X + b * bs, bs, q);
-      int32_t total = 0;
       for (int64_t j = 0; j < bs; j += 16) {
         int32_t s = 0;
         for (int64_t l = 0; l < 16; ++l) s += q[j + l];
         out.s16[size_t((b * bs + j) / 16)] = int16_t(s);
-        total += s;
       }
       for (int64_t j = 0; j < bs; j += 32)
-        out.s32[size_t((b * bs + j) / 32)] = out.s16[size_t((b * bs + j) / 16)] + out.s16[size_t((b * bs + j) / 16 + 1)];
-      out.ds[size_t(b)] = out.d[size_t(b)] * float(total);
+        out.s32[size_t((b * bs + j) / 32)] = int16_t(out.s16[size_t((b * bs + j) / 16)] + out.s16[size_t((b * bs + j) / 16 + 1)]);
     }
   });
+}
+
+void interleave_pairs(Rows& rows) {
+  for (int64_t m = 0; m < rows.M; ++m)
+    for (int64_t j = 0; j + 64 <= rows.K; j += 64) {
+      int8_t* p = rows.q.data() + m * rows.K + j;
+      int8_t tmp[16];
+      std::memcpy(tmp, p + 16, 16);
+      std::memcpy(p + 16, p + 32, 16);
+      std::memcpy(p + 32, tmp, 16);
+    }
 }
 
 }  // namespace tessera::cpu::q8
