@@ -154,7 +154,7 @@ describe("quantizedMatmul kernels against dequantize", () => {
     });
   }
 
-  it("4-bit, K a multiple of 64 (integer mat-vec kernel, tiled float kernel, panels): every group size", () => {
+  it("4-bit, K a multiple of 64 (integer mat-vec kernel with int16 activations, tiled float kernel, panels): every group size", () => {
     const K = 384, N = 21;
     for (const gs of quant.GROUP_SIZES) {
       const w = tc.tensor(randoms(N * K, gs), { shape: [N, K] });
@@ -164,7 +164,29 @@ describe("quantizedMatmul kernels against dequantize", () => {
         // Activations of mixed magnitudes (the integer kernel quantizes them per 32 values).
         const x = randoms(M * K, 200 + M).map((v, i) => v * (i % 7 === 0 ? 50 : 1));
         const y = quant.quantizedMatmul(tc.tensor(x, { shape: [M, K] }), q.weight, q.scales, q.biases, { bits: 4, groupSize: gs });
-        expectMatmulClose(y.dataSync() as Float32Array, refMatmulT(x, W, M, N, K), 1e-5, `gs=${gs} M=${M}`);
+        const got = y.dataSync() as Float32Array;
+        if (M > 1) {
+          expectMatmulClose(got, refMatmulT(x, W, M, N, K), 1e-5, `gs=${gs} M=${M}`);
+          continue;
+        }
+        // One row: the integer kernel, x rounded to int16 per 32 values (amax / 32767 steps) in the
+        // scale term, sum_k scale q_k x_k, while the bias term, bias * sum_k x_k, keeps x exact. Exact
+        // up to float32 summation against that, and within the rounding's bound of the exact product:
+        // |error| <= sum_k |W[n, k] - bias| amax(block of k) / 65534.
+        const B = quant.dequantize(tc.zerosLike(q.weight), q.scales, q.biases, { bits: 4, groupSize: gs }).dataSync() as Float32Array;
+        const WmB = W.map((v, i) => v - B[i]);
+        const model = refMatmulT(q8Roundtrip(x, 32, 32767), WmB, M, N, K), biasPart = refMatmulT(x, B, M, N, K);
+        expectMatmulClose(got, { y: model.y.map((v, n) => v + biasPart.y[n]), mag: model.mag.map((v, n) => v + biasPart.mag[n]) }, 1e-5, `gs=${gs} M=1 (x rounded to int16)`);
+        const ref = refMatmulT(x, W, M, N, K);
+        for (let n = 0; n < N; n++) {
+          let bound = 0;
+          for (let b = 0; b < K; b += 32) {
+            let amax = 0, wsum = 0;
+            for (let k = b; k < b + 32; k++) amax = Math.max(amax, Math.abs(x[k])), wsum += Math.abs(WmB[n * K + k]);
+            bound += (wsum * amax) / 65534;
+          }
+          expect(Math.abs(got[n] - ref.y[n]), `gs=${gs} M=1 [${n}]`).toBeLessThanOrEqual(bound * (1 + 1e-4) + 1e-5 * ref.mag[n]);
+        }
       }
     }
   });
@@ -212,13 +234,13 @@ function rint(v: number): number {
   return Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : r;
 }
 
-/** x as the kernels see it: each block of `bs` values as d * q with d = amax / 127 (float32 steps). */
-function q8Roundtrip(x: Float32Array, bs: number): Float32Array {
+/** x as the kernels see it: each block of `bs` values as d * q with d = amax / levels (float32 steps). */
+function q8Roundtrip(x: Float32Array, bs: number, levels = 127): Float32Array {
   const out = new Float32Array(x.length);
   for (let b = 0; b < x.length; b += bs) {
     let amax = 0;
     for (let j = b; j < b + bs; j++) amax = Math.max(amax, Math.abs(x[j]));
-    const d = Math.fround(amax / 127), id = amax > 0 ? Math.fround(127 / amax) : 0;
+    const d = Math.fround(amax / levels), id = amax > 0 ? Math.fround(levels / amax) : 0;
     for (let j = b; j < b + bs; j++) out[j] = d * rint(Math.fround(x[j] * id));
   }
   return out;

@@ -2,13 +2,13 @@
 //
 // y = sum_g scale_g * dot(q_g, x_g) + bias_g * sum(x_g). The sums of x per group are exact floats
 // computed once; dot(q_g, x_g) runs in integers: x is quantized once per call to int16 in blocks of
-// 32 (dx = amax / 32767, each value within amax / 65534 of its block: far below float16 or
-// bfloat16 rounding), and 32 packed bytes (64 weights, 16 uint16 words of 4 nibbles each) become 4
-// vectors of 16 int16 with one shift and one AND each. Nibble n of word i holds element 4i + n of
-// the chunk, so the int16 activations are stored in that order (q[64c + 16n + i] = x[64c + 4i + n])
-// and _mm256_madd_epi16 multiplies 16 pairs at a time into int32 (|15 * 32767 * 8| < 2^31).
-// int32 lanes 0-3 of a chunk's sum cover elements 0..31, lanes 4-7 elements 32..63: one float
-// (scale * dx) per half applies the scales.
+// 32 (dx = amax / 32767, each value within amax / 65534 of its block: 15 bits, finer than float16's
+// 11 or bfloat16's 8 bits of activations), and 32 packed bytes (64 weights, 16 uint16 words of 4
+// nibbles each) become 4 vectors of 16 int16 with one shift and one AND each. Nibble n of word i
+// holds element 4i + n of the chunk, so the int16 activations are stored in that order
+// (q[64c + 16n + i] = x[64c + 4i + n]) and _mm256_madd_epi16 multiplies 16 pairs at a time into
+// int32 (|15 * 32767 * 8| < 2^31). int32 lanes 0-3 of a chunk's sum cover elements 0..31, lanes 4-7
+// elements 32..63: one float (scale * dx) per half applies the scales.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -28,7 +28,6 @@ namespace tessera::cpu::affine4 {
 struct Act {
   int64_t M = 0, K = 0, groups = 0;
   std::vector<int16_t> q;   // [M, K], chunk order as above
-  std::vector<int16_t> lo;  // [M, K], same order: the rounding residual x / dx - q in units of 1 / 65534
   std::vector<float> dx;    // [M, K / 32 * 4]: each block's scale repeated 4 times (one per lane)
   std::vector<float> gsum;  // [M, groups]: sum of x over each weight group
 };
@@ -36,14 +35,13 @@ struct Act {
 inline void quantize(const float* X, int64_t M, int64_t K, int64_t gs, Act& a, ThreadPool& pool) {
   a.M = M, a.K = K, a.groups = K / gs;
   a.q.resize(size_t(M * K));
-  a.lo.resize(size_t(M * K));
   a.dx.resize(size_t(M * K / 8));
   a.gsum.assign(size_t(M * a.groups), 0.0f);
-  pool.parallel_for(M * (K / 64), 16, [&](int64_t c0, int64_t c1) {
+  // Threads only for many rows: a single row's few microseconds cost less than waking a worker.
+  pool.parallel_for(M * (K / 64), 1024, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const float* x = X + c * 64;  // rows are whole chunks: c indexes [M, K / 64]
       int16_t* q = a.q.data() + c * 64;
-      int16_t* lo = a.lo.data() + c * 64;
       for (int h = 0; h < 2; ++h) {
         const float* xh = x + 32 * h;
         const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
@@ -55,24 +53,21 @@ inline void quantize(const float* X, int64_t M, int64_t K, int64_t gs, Act& a, T
         const float id = amax > 0 ? 32767.0f / amax : 0.0f;
         _mm_storeu_ps(a.dx.data() + c * 8 + 4 * h, _mm_set1_ps(amax / 32767.0f));
         // Round to nearest even (the default mode), in natural order; then to the nibble order.
-        alignas(32) int32_t hi[32], lo32[32];
-        for (int j = 0; j < 32; j += 8) {
-          const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(xh + j), _mm256_set1_ps(id));
-          const __m256 r = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-          _mm256_store_si256(reinterpret_cast<__m256i*>(hi + j), _mm256_cvtps_epi32(r));
-          _mm256_store_si256(reinterpret_cast<__m256i*>(lo32 + j),
-                             _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_sub_ps(v, r), _mm256_set1_ps(65534.0f))));
-        }
+        alignas(32) int32_t qi[32];
+        for (int j = 0; j < 32; j += 8)
+          _mm256_store_si256(reinterpret_cast<__m256i*>(qi + j), _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xh + j), _mm256_set1_ps(id))));
         for (int j = 0; j < 32; ++j) {
           const int e = 32 * h + j;
-          q[16 * (e % 4) + e / 4] = int16_t(hi[j]);
-          lo[16 * (e % 4) + e / 4] = int16_t(lo32[j]);
+          q[16 * (e % 4) + e / 4] = int16_t(qi[j]);
         }
       }
     }
   });
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t k = 0; k < K; ++k) a.gsum[size_t(m * a.groups + k / gs)] += X[m * K + k];
+  for (int64_t g = 0; g < M * a.groups; ++g) {
+    float sum = 0;
+    for (int64_t k = 0; k < gs; ++k) sum += X[g * gs + k];  // groups tile the rows: g indexes [M, groups]
+    a.gsum[size_t(g)] = sum;
+  }
 }
 
 #define AFF4_INLINE inline __attribute__((always_inline))
@@ -84,25 +79,31 @@ AFF4_INLINE __m256 chunk_scales(const S* s, int64_t c) {
   else return _mm256_set1_ps(to_f32(s[(c * 64) / GS]));
 }
 
+// Weights are requested this far ahead of use (and scales and biases kParamRowsAhead rows ahead):
+// the hardware prefetchers stop at 4 KB pages and alone leave a thread well short of the DRAM
+// bandwidth (as in gguf_q8_dot.h).
+constexpr int64_t kPrefetchAhead = 8192, kParamRowsAhead = 4;
+
 // out[(m0 + m) * ldo + n] for weight rows [n0, n1) and activation rows m0..m0+MR over the chunks
 // [c0, c1) of 64 values: the first chunk range writes (with the bias term), later ones add.
-// sf/bf: the scales and biases [N, groups].
+// sf/bf: the scales and biases [N, groups]. Even and odd chunks accumulate apart (two fmadd chains).
 template <int MR, int GS, typename S>
 void rows_dot(const uint8_t* w, int64_t row_bytes, const S* sf, const S* bf, const Act& a, int64_t m0,
               int64_t n0, int64_t n1, int64_t c0, int64_t c1, float* out, int64_t ldo) {
   const int64_t G = a.groups;
   const __m256i m4 = _mm256_set1_epi16(0x0F);
   const int16_t* xq[MR];
-  const int16_t* xl[MR];
   const float* dx[MR];
-  for (int m = 0; m < MR; ++m)
-    xq[m] = a.q.data() + (m0 + m) * a.K, xl[m] = a.lo.data() + (m0 + m) * a.K, dx[m] = a.dx.data() + (m0 + m) * a.K / 8;
+  for (int m = 0; m < MR; ++m) xq[m] = a.q.data() + (m0 + m) * a.K, dx[m] = a.dx.data() + (m0 + m) * a.K / 8;
   for (int64_t n = n0; n < n1; ++n) {
     const uint8_t* row = w + n * row_bytes;
     const S* s = sf + n * G;
-    __m256 acc[MR], accl[MR];
-    for (int m = 0; m < MR; ++m) acc[m] = accl[m] = _mm256_setzero_ps();
-    for (int64_t c = c0; c < c1; ++c) {
+    for (int64_t o = 0; o < G * int64_t(sizeof(S)); o += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(s + kParamRowsAhead * G) + o, _MM_HINT_T0),
+          _mm_prefetch(reinterpret_cast<const char*>(bf + (n + kParamRowsAhead) * G) + o, _MM_HINT_T0);
+    __m256 acc[2][MR];
+    for (int m = 0; m < MR; ++m) acc[0][m] = acc[1][m] = _mm256_setzero_ps();
+    auto chunk = [&](int64_t c, __m256* ac) __attribute__((always_inline)) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * c));
       const __m256i q0 = _mm256_and_si256(v, m4), q1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
                     q2 = _mm256_and_si256(_mm256_srli_epi16(v, 8), m4), q3 = _mm256_srli_epi16(v, 12);
@@ -112,18 +113,18 @@ void rows_dot(const uint8_t* w, int64_t row_bytes, const S* sf, const S* bf, con
         const __m256i p = _mm256_add_epi32(
             _mm256_add_epi32(_mm256_madd_epi16(q0, _mm256_loadu_si256(x)), _mm256_madd_epi16(q1, _mm256_loadu_si256(x + 1))),
             _mm256_add_epi32(_mm256_madd_epi16(q2, _mm256_loadu_si256(x + 2)), _mm256_madd_epi16(q3, _mm256_loadu_si256(x + 3))));
-        const __m256i* l = reinterpret_cast<const __m256i*>(xl[m] + 64 * c);
-        const __m256i pl = _mm256_add_epi32(
-            _mm256_add_epi32(_mm256_madd_epi16(q0, _mm256_loadu_si256(l)), _mm256_madd_epi16(q1, _mm256_loadu_si256(l + 1))),
-            _mm256_add_epi32(_mm256_madd_epi16(q2, _mm256_loadu_si256(l + 2)), _mm256_madd_epi16(q3, _mm256_loadu_si256(l + 3))));
-        const __m256 f = _mm256_mul_ps(sv, _mm256_loadu_ps(dx[m] + 8 * c));
-        acc[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), f, acc[m]);
-        accl[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pl), f, accl[m]);
+        ac[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(sv, _mm256_loadu_ps(dx[m] + 8 * c)), ac[m]);
       }
+    };
+    int64_t c = c0;
+    for (; c + 2 <= c1; c += 2) {
+      _mm_prefetch(reinterpret_cast<const char*>(row + 32 * c + kPrefetchAhead), _MM_HINT_T0);
+      chunk(c, acc[0]), chunk(c + 1, acc[1]);
     }
+    if (c < c1) chunk(c, acc[0]);
     const S* b = bf + n * G;
     for (int m = 0; m < MR; ++m) {
-      const float part = simd::hsum(acc[m]) + simd::hsum(accl[m]) * (1.0f / 65534.0f);
+      const float part = simd::hsum(_mm256_add_ps(acc[0][m], acc[1][m]));
       if (c0 > 0) {
         out[(m0 + m) * ldo + n] += part;
         continue;

@@ -113,7 +113,8 @@ void rows_q4_0(const uint8_t* w, int64_t row_bytes, int64_t nb, const Rows& xr, 
     };
     const int64_t pairs = nb / 2;
     int64_t j = 0;
-    for (; j + 2 <= pairs; j += 2) prefetch(row + 36 * j), pair(j, acc), pair(j + 1, acc1);
+    // 72 bytes per step: two prefetches so that every 64-byte line ahead is requested.
+    for (; j + 2 <= pairs; j += 2) prefetch(row + 36 * j), prefetch(row + 36 * j + 64), pair(j, acc), pair(j + 1, acc1);
     if (j < pairs) pair(j, acc);
     if (nb % 2) {  // the last block alone, activations in natural order
       const __m128i v = load16(row + 18 * (nb - 1) + 2);

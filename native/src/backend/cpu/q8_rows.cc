@@ -45,7 +45,8 @@ void quantize_rows(const float* X, int64_t M, int64_t K, int64_t bs, Rows& out, 
   out.d.resize(size_t(M * nb));
   out.s32.resize(size_t(M * (K / 32)));
   out.s16.resize(size_t(M * (K / 16)));
-  pool.parallel_for(M * nb, std::max<int64_t>(1, 1024 / bs), [&](int64_t b0, int64_t b1) {
+  // Threads only for several rows' worth: one row of a few thousand values takes microseconds.
+  pool.parallel_for(M * nb, std::max<int64_t>(1, 16384 / bs), [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       int8_t* q = out.q.data() + b * bs;
       out.d[size_t(b)] = quantize_block(X + b * bs, bs, q);

@@ -231,7 +231,7 @@ void run_int4(const Problem& P, const S* scales, const S* biases, const std::vec
   // Several activation rows: blocks of weight rows small enough for L1 while every tile of up to 4
   // activation rows passes over them (the tile's int16 activations stream from L2).
   const int64_t chunks = P.K / 64;
-  pool.parallel_for(P.N, 8, [&](int64_t n0, int64_t n1) {
+  pool.parallel_for_dynamic(P.N, 8, [&](int64_t n0, int64_t n1) {
     const int64_t rows = P.M <= 4 ? n1 - n0 : std::max<int64_t>(1, 16384 / P.row_bytes);
     for (int64_t r0 = n0; r0 < n1; r0 += rows) {
       const int64_t r1 = std::min(n1, r0 + rows);
@@ -277,7 +277,7 @@ void run_transposed(const Problem& P, const S* scales, const S* biases, const st
     }
   if (M <= kFusedRows) {
     // Tiles of up to 4 activation rows over blocks of weight rows small enough to stay in L1.
-    pool.parallel_for(P.N, 8, [&](int64_t n0, int64_t n1) {
+    pool.parallel_for_dynamic(P.N, 8, [&](int64_t n0, int64_t n1) {
       const int64_t rows = M <= 4 ? n1 - n0 : std::max<int64_t>(1, 16384 / P.row_bytes);
       for (int64_t r0 = n0; r0 < n1; r0 += rows) {
         const int64_t r1 = std::min(n1, r0 + rows);

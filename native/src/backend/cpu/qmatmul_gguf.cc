@@ -123,7 +123,7 @@ void GgufMatmul::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx
     q8::Rows xq;
     q8::quantize_rows(P.X, P.M, P.K, q8_block_of(type_), xq, ctx.pool);
     if (type_ == GgmlType::Q4_0) q8::interleave_pairs(xq);
-    ctx.pool.parallel_for(P.N, 8, [&](int64_t n0, int64_t n1) { q8_rows(type_, P, xq, n0, n1); });
+    ctx.pool.parallel_for_dynamic(P.N, 8, [&](int64_t n0, int64_t n1) { q8_rows(type_, P, xq, n0, n1); });
 #endif
   } else if (P.M <= kMatVecRows) {
     ctx.pool.parallel_for(P.N, 8, [&](int64_t n0, int64_t n1) { matvec_generic(decode, P, 0, P.M, n0, n1); });
