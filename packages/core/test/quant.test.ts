@@ -43,7 +43,10 @@ function refBits(a: B64Array): number[] {
     : Array.from(new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4));
 }
 function refValues(a: B64Array): number[] {
-  return Array.from(fromB64(a).astype("float32").dataSync() as Float32Array);
+  return Array.from(refF32(a));
+}
+function refF32(a: B64Array): Float32Array {
+  return fromB64(a).astype("float32").dataSync() as Float32Array;
 }
 function expectBitsEqual(t: tc.Tensor, a: B64Array, label: string): void {
   expect(t.shape, `${label} shape`).toEqual(a.shape);
@@ -86,13 +89,21 @@ describe("affine quantization vs MLX", () => {
       expect(y.shape, label).toEqual(mm.y.shape);
       expect(y.dtype, label).toBe(mm.y.dtype);
       const got = y.astype("float32").dataSync() as Float32Array;
-      if (c.w.dtype === "float32") {
+      const [M, K] = mm.x.shape;
+      if (c.w.dtype === "float32" && int4Kernel(c.bits, K, M, mm.transpose)) {
+        // The integer kernel rounds x to int16 (see int16Model): MLX's float32 result within that
+        // rounding's bound.
+        const { bound } = int16Model(refF32(mm.x), w, s, b, c.group_size, M, c.dequantized.shape[0], K);
+        const want = refValues(mm.y);
+        for (let i = 0; i < want.length; i++)
+          if (!(Math.abs(got[i] - want[i]) <= bound[i] * (1 + 1e-4) + 1e-4 * (1 + Math.abs(want[i])))) expect.fail(`${label}[${i}]: got ${got[i]}, MLX ${want[i]}, bound ${bound[i]}`);
+      } else if (c.w.dtype === "float32") {
         expectNear(got, refValues(mm.y), 1e-4, 1e-4, label);
       } else {
         // MLX's CPU kernel accumulates in the half type itself (bfloat16 keeps 8 bits), so its own
         // result is off by up to a few percent; ours accumulates in float32. Compare with MLX's
         // (bit-exact) dequantized weights times x in float64, to within the output's rounding.
-        const [M, K] = mm.x.shape, N = c.dequantized.shape[0];
+        const N = c.dequantized.shape[0];
         const ref = refMatmulT(Float32Array.from(refValues(mm.x)), Float32Array.from(refValues(c.dequantized)), M, N, K);
         expectMatmulClose(got, ref, c.w.dtype === "bfloat16" ? 2 ** -8 : 2 ** -11, label);
       }
@@ -160,33 +171,21 @@ describe("quantizedMatmul kernels against dequantize", () => {
       const w = tc.tensor(randoms(N * K, gs), { shape: [N, K] });
       const q = quant.quantize(w, { bits: 4, groupSize: gs });
       const W = quant.dequantize(q.weight, q.scales, q.biases, { bits: 4, groupSize: gs }).dataSync() as Float32Array;
-      for (const M of [1, 3, 4, 9, 33]) {
+      for (const M of [1, 3, 4, 9, 33, 70]) {
         // Activations of mixed magnitudes (the integer kernel quantizes them per 32 values).
         const x = randoms(M * K, 200 + M).map((v, i) => v * (i % 7 === 0 ? 50 : 1));
         const y = quant.quantizedMatmul(tc.tensor(x, { shape: [M, K] }), q.weight, q.scales, q.biases, { bits: 4, groupSize: gs });
         const got = y.dataSync() as Float32Array;
-        if (M > 1) {
-          expectMatmulClose(got, refMatmulT(x, W, M, N, K), 1e-5, `gs=${gs} M=${M}`);
+        const ref = refMatmulT(x, W, M, N, K);
+        if (!int4Kernel(4, K, M, true)) {
+          expectMatmulClose(got, ref, 1e-5, `gs=${gs} M=${M}`);
           continue;
         }
-        // One row: the integer kernel, x rounded to int16 per 32 values (amax / 32767 steps) in the
-        // scale term, sum_k scale q_k x_k, while the bias term, bias * sum_k x_k, keeps x exact. Exact
-        // up to float32 summation against that, and within the rounding's bound of the exact product:
-        // |error| <= sum_k |W[n, k] - bias| amax(block of k) / 65534.
-        const B = quant.dequantize(tc.zerosLike(q.weight), q.scales, q.biases, { bits: 4, groupSize: gs }).dataSync() as Float32Array;
-        const WmB = W.map((v, i) => v - B[i]);
-        const model = refMatmulT(q8Roundtrip(x, 32, 32767), WmB, M, N, K), biasPart = refMatmulT(x, B, M, N, K);
-        expectMatmulClose(got, { y: model.y.map((v, n) => v + biasPart.y[n]), mag: model.mag.map((v, n) => v + biasPart.mag[n]) }, 1e-5, `gs=${gs} M=1 (x rounded to int16)`);
-        const ref = refMatmulT(x, W, M, N, K);
-        for (let n = 0; n < N; n++) {
-          let bound = 0;
-          for (let b = 0; b < K; b += 32) {
-            let amax = 0, wsum = 0;
-            for (let k = b; k < b + 32; k++) amax = Math.max(amax, Math.abs(x[k])), wsum += Math.abs(WmB[n * K + k]);
-            bound += (wsum * amax) / 65534;
-          }
-          expect(Math.abs(got[n] - ref.y[n]), `gs=${gs} M=1 [${n}]`).toBeLessThanOrEqual(bound * (1 + 1e-4) + 1e-5 * ref.mag[n]);
-        }
+        const label = `gs=${gs} M=${M}`;
+        const { model, bound } = int16Model(x, q.weight, q.scales, q.biases, gs, M, N, K);
+        expectMatmulClose(got, model, 1e-5, `${label} (x rounded to int16)`);
+        for (let i = 0; i < M * N; i++)
+          if (!(Math.abs(got[i] - ref.y[i]) <= bound[i] * (1 + 1e-4) + 1e-5 * ref.mag[i])) expect.fail(`${label} [${i}]: got ${got[i]}, exact ${ref.y[i]}, bound ${bound[i]}`);
       }
     }
   });
@@ -227,6 +226,35 @@ function randomBlocks(type: string, rows: number, k: number, seed: number): tc.T
 // length, and the most activation rows they take (more rows use float panels and exact x).
 const Q8_BLOCK: Record<string, number> = { Q4_0: 32, Q8_0: 32, Q4_K: 256, Q5_K: 256, Q6_K: 256 };
 const Q8_MAX_ROWS = 128;
+/** Whether quantizedMatmul takes the integer kernel: 4-bit, K a multiple of 64, up to 64 rows. */
+const int4Kernel = (bits: number, K: number, M: number, transpose: boolean) => bits === 4 && transpose && K % 64 === 0 && M <= 64;
+
+/**
+ * What the integer kernel computes: x rounded to int16 per 32 values (amax / 32767 steps) in the
+ * scale term, sum_k scale q_k x_k, while the bias term, bias * sum_k x_k, keeps x exact (float64
+ * here, with float32 noise for tolerances); and the bound of its error against the exact product,
+ * sum_k |W[n, k] - bias| amax(block of k) / 65534.
+ */
+function int16Model(x: Float32Array, w: tc.Tensor, scales: tc.Tensor, biases: tc.Tensor, gs: number, M: number, N: number, K: number) {
+  const opts = { bits: 4, groupSize: gs };
+  const W = quant.dequantize(w, scales, biases, opts).astype("float32").dataSync() as Float32Array;
+  const B = quant.dequantize(tc.zerosLike(w), scales, biases, opts).astype("float32").dataSync() as Float32Array;
+  const WmB = W.map((v, i) => v - B[i]);
+  const scaled = refMatmulT(q8Roundtrip(x, 32, 32767), WmB, M, N, K), biasPart = refMatmulT(x, B, M, N, K);
+  const bound: number[] = [];
+  for (let m = 0; m < M; m++)
+    for (let n = 0; n < N; n++) {
+      let sum = 0;
+      for (let b = 0; b < K; b += 32) {
+        let amax = 0, wsum = 0;
+        for (let k = b; k < b + 32; k++) amax = Math.max(amax, Math.abs(x[m * K + k])), wsum += Math.abs(WmB[n * K + k]);
+        sum += (wsum * amax) / 65534;
+      }
+      bound.push(sum);
+    }
+  const model = { y: scaled.y.map((v, i) => v + biasPart.y[i]), mag: scaled.mag.map((v, i) => v + biasPart.mag[i]) };
+  return { model, bound };
+}
 
 /** Round half to even, as the kernels' _mm256_cvtps_epi32. */
 function rint(v: number): number {
@@ -255,11 +283,15 @@ describe("quantizedMatmul with many rows (weights expanded for the float GEMM)",
       const opts = { bits: 4, groupSize: 64 };
       const many = quant.quantizedMatmul(x, q.weight, q.scales, q.biases, opts);
       expect([many.shape, many.dtype]).toEqual([[600, 96], "float32"]);
-      // Rows 0-3 and 596-599 through the packed kernel (4 rows: below the expanding threshold).
+      // Rows 0-3 and 596-599 through the integer kernel (4 rows: below the expanding threshold),
+      // which rounds x to int16: equal within that rounding's bound.
       for (const start of [0, 596]) {
-        const few = quant.quantizedMatmul(tc.slice(x, [start, 0], [start + 4, 128]), q.weight, q.scales, q.biases, opts);
-        const diff = tc.max(tc.abs(tc.subtract(tc.slice(many, [start, 0], [start + 4, 96]), few))).item() as number;
-        expect(diff, `${dtype} rows ${start}`).toBeLessThan(1e-4);
+        const rows = tc.slice(x, [start, 0], [start + 4, 128]);
+        const few = quant.quantizedMatmul(rows, q.weight, q.scales, q.biases, opts).dataSync() as Float32Array;
+        const ref = tc.slice(many, [start, 0], [start + 4, 96]).dataSync() as Float32Array;
+        const { bound } = int16Model(rows.dataSync() as Float32Array, q.weight, q.scales, q.biases, 64, 4, 96, 128);
+        for (let i = 0; i < ref.length; i++)
+          if (!(Math.abs(few[i] - ref[i]) <= bound[i] * (1 + 1e-4) + 1e-4)) expect.fail(`${dtype} rows ${start} [${i}]: ${few[i]} vs ${ref[i]}, bound ${bound[i]}`);
       }
     }
   });

@@ -8,8 +8,9 @@
 // a packed axis are un-permuted at the end. Every lane lies inside one quantization group, so scales
 // and biases are per-lane vectors.
 //
-// Paths (transpose=true), weight rows split across threads: one activation row of 4-bit weights with
-// K a multiple of 64: the integer kernel of affine4_dot.h. Up to kFusedRows rows: the fused float
+// Paths (transpose=true), weight rows split across threads: up to kInt4Rows activation rows of 4-bit
+// weights with K a multiple of 64: the integer kernel of affine4_dot.h (int16 activations, tiles of
+// up to 4 rows over L1-sized blocks of weight rows). Other widths, up to kFusedRows rows: the fused float
 // kernel per weight row (decode in registers, FMA with x', scale per group, bias term as
 // sum_g bias_g * sum(x in group g)) on tiles of up to 4 activation rows, blocks of weight rows reused
 // from L1 by every tile. More rows: panels of weight rows decoded to float32 (L2-resident) and
@@ -221,6 +222,7 @@ void matvec_rows(const Problem& P, const S* scales, const S* biases, const float
 // row's decode); more rows decode float panels for the GEMM.
 // Measured at 4096 x 4096, 2 threads: 0.6x the panel path's time at 8 rows, about equal at 16.
 constexpr int64_t kFusedRows = 16;
+constexpr int64_t kInt4Rows = 64;
 
 #if defined(__AVX2__) && defined(__FMA__)
 template <int GS, typename S>
@@ -255,10 +257,9 @@ template <int BITS, typename S>
 void run_transposed(const Problem& P, const S* scales, const S* biases, const std::vector<float>& X, float* Y,
                     ThreadPool& pool) {
 #if defined(__AVX2__) && defined(__FMA__)
-  // The integer kernel for one activation row (measured 1.2-1.25x the float kernel's speed); with
-  // more rows the float kernel's decode (shared by a tile of rows, each then one FMA per 8 values)
-  // costs less than the integer products per row (the integer kernel took 1.2-1.5x the time at 4).
-  if (BITS == 4 && P.K % 64 == 0 && P.M == 1) {
+  // The integer kernel up to kInt4Rows activation rows: measured at 4096 x 4096, 2 threads, 1.9x the
+  // float kernel's speed at 8 and 16 rows, 2x the panel path's at 32 and 1.5x at 64 (equal at 128).
+  if (BITS == 4 && P.K % 64 == 0 && P.M <= kInt4Rows) {
     switch (P.gs) {
       case 32: return run_int4<32>(P, scales, biases, X, Y, pool);
       case 64: return run_int4<64>(P, scales, biases, X, Y, pool);
