@@ -135,7 +135,9 @@ for (const c of results) {
 
 // Loading a safetensors file and reading every byte (a sum of each tensor) vs reading it with cat.
 const dir = mkdtempSync(join(tmpdir(), "tessera-bench-quant-"));
-const notes: string[] = [];
+const notes: string[] = [
+  "Each round times the 1 GB sum, runs one mat-vec untimed, then times every case once: the first op after the long sum ran 20-25% slower, a transition back-to-back model layers never see.",
+];
 if (loadMB > 0) try {
   const path = join(dir, "w.safetensors");
   const perTensor = 64 * 2 ** 20;
