@@ -46,6 +46,7 @@ void for_each_row(ThreadPool& pool, const StridedPlan<K>& p, Inner&& inner, int6
   int64_t inner_n = p.shape[nd - 1];
   int64_t rows = 1;
   for (int i = 0; i < nd - 1; ++i) rows *= p.shape[i];
+  if (rows == 0 || inner_n == 0) return;  // no elements (and a zero extent must not be divided by)
   std::array<int64_t, K> inner_strides;
   for (int k = 0; k < K; ++k) inner_strides[k] = p.strides[k][nd - 1];
   auto run = [&](int64_t r0, int64_t r1) {
