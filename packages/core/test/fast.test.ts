@@ -81,6 +81,7 @@ describe("scaledDotProductAttention against the composite reference", () => {
     [2, 4, 4, 7, 7, 16, 16],
     [1, 8, 2, 3, 130, 32, 24],  // keys span two blocks; Dv not a multiple of 8
     [2, 6, 2, 33, 40, 64, 64],  // several query-row blocks per head
+    [1, 2, 2, 70, 300, 64, 64], // prefill: row blocks share keys transposed once, 3 key blocks, S % 8 = 4
     [1, 4, 1, 1, 300, 8, 8],    // decoding with a KV cache, one key/value head
     [1, 2, 1, 1, 1100, 16, 8],  // decoding a long cache: keys split across threads, partials combined
     [1, 2, 1, 3, 1000, 16, 8],  // the same with a causal mask cutting the last split short

@@ -4,9 +4,12 @@
 // task and reused by every query head of the group. Keys are visited in blocks with an online
 // softmax, so the [L, S] score matrix is never materialized (unless the weights are asked for).
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "backend/cpu/fast_simd.h"
+#include "backend/cpu/gemm_kernel.h"
 #include "tessera/primitives/fast.h"
 
 namespace tessera {
@@ -14,6 +17,8 @@ namespace tessera {
 namespace {
 
 constexpr int64_t kKeyBlock = 128;
+using cpu::kMR;
+using cpu::kNR;
 
 inline int64_t round8(int64_t n) { return (n + 7) / 8 * 8; }
 
@@ -65,10 +70,11 @@ struct Masker {
   }
 };
 
-// Query rows per task: up to 32 (reuse of each packed key block), fewer when that leaves threads idle.
+// Query rows per task: up to 36 (reuse of each key block; whole 6-row tiles), fewer when that leaves
+// threads idle.
 int64_t row_block(Context& ctx, const Geometry& g) {
-  int64_t rows = g.rows_per_head(), rb = 32;
-  while (rb > 4 && g.B * g.Hkv * ((rows + rb - 1) / rb) < 2 * ctx.pool.size()) rb /= 2;
+  int64_t rows = g.rows_per_head(), rb = 36;
+  while (rb > 6 && g.B * g.Hkv * ((rows + rb - 1) / rb) < 2 * ctx.pool.size()) rb = rb == 36 ? 18 : rb == 18 ? 12 : 6;
   return rb;
 }
 
@@ -147,6 +153,92 @@ struct RowState {
   RowState(int64_t nr, int64_t dv) : acc(nr * dv, 0.0f), mx(nr, cpu::kNegInf), sum(nr, 0.0f) {}
 };
 
+// Prefill (more than 4 query rows per head): the keys and values of every (batch, kv head) are
+// packed once, before the row blocks run, as the GEMM microkernel's B panels (kNR columns, k-major,
+// 32-byte aligned), so scores = Q panels x K panels and output += P panels x V panels run on the
+// 6 x 16 register tile that the matmul uses. (Packing a key block inside each task repeated it for
+// every row block; the earlier 2-row tiles reached half the FMA rate.)
+struct Panels {
+  std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
+  int64_t S = 0, D = 0, dv = 0, Hkv = 0, kp = 0, vp = 0;  // kp / vp: panels of keys / of value columns
+  int64_t per_head() const { return kp * D * kNR + vp * S * kNR; }
+  const float* keys(int64_t b, int64_t hk) const { return data.get() + (b * Hkv + hk) * per_head(); }
+  const float* values(int64_t b, int64_t hk) const { return keys(b, hk) + kp * D * kNR; }
+};
+
+template <typename T>
+Panels pack_panels(const Rows4<T>& k, const Rows4<T>& v, const Geometry& g, int64_t dv, Context& ctx) {
+  Panels p;
+  p.S = g.S, p.D = g.D, p.dv = dv, p.Hkv = g.Hkv, p.kp = (g.S + kNR - 1) / kNR, p.vp = (dv + kNR - 1) / kNR;
+  const int64_t total = g.B * g.Hkv * p.per_head();
+  // Only for prefill-sized work; the packed copy is one more K and V in float32, bounded at 256 MB.
+  if (g.rows_per_head() <= 4 || total > (int64_t(1) << 26)) return p;
+  p.data.reset(static_cast<float*>(std::aligned_alloc(64, size_t((total * 4 + 63) / 64 * 64))));
+  if (!p.data) return p;
+  ctx.pool.parallel_tasks(g.B * g.Hkv, [&](int64_t t) {
+    const int64_t b = t / g.Hkv, hk = t % g.Hkv;
+    float* kd = p.data.get() + t * p.per_head();
+    float* vd = kd + p.kp * g.D * kNR;
+    std::fill(kd, kd + p.per_head(), 0.0f);
+    std::vector<float> row(size_t(std::max(g.D, dv)));
+    for (int64_t j = 0; j < g.S; ++j) {
+      const float* kr = row.data();
+      if constexpr (std::is_same_v<T, float>) kr = k.row(b, hk, j);
+      else cpu::load_row(k.row(b, hk, j), 1, row.data(), g.D);
+      float* kc = kd + (j / kNR) * g.D * kNR + j % kNR;
+      for (int64_t d = 0; d < g.D; ++d) kc[d * kNR] = kr[d];
+      const float* vr = row.data();
+      if constexpr (std::is_same_v<T, float>) vr = v.row(b, hk, j);
+      else cpu::load_row(v.row(b, hk, j), 1, row.data(), dv);
+      for (int64_t c = 0; c < dv; ++c) vd[((c / kNR) * g.S + j) * kNR + c % kNR] = vr[c];
+    }
+  });
+  return p;
+}
+
+// The online-softmax update of one block's scores s [nr][ls] (n keys from s0): masks, rescales the
+// running state and turns the scores into exp(s - max).
+void softmax_block(const Masker& mk, const Geometry& g, int64_t dv, int64_t b, int64_t hk, int64_t r0, int64_t s0,
+                   int64_t n, int64_t nr, float* sc, int64_t ls, RowState& st) {
+  for (int64_t i = 0; i < nr; ++i) {
+    int64_t r = r0 + i;
+    float* s = sc + i * ls;
+    mk.apply(b, hk * g.G + r % g.G, r / g.G, s0, n, s);
+    float m_new = std::max(st.mx[i], cpu::max_of(s, n));
+    if (m_new == cpu::kNegInf) {  // nothing visible yet: contributes nothing
+      std::fill(s, s + n, 0.0f);
+      continue;
+    }
+    float corr = st.mx[i] == cpu::kNegInf ? 0.0f : std::exp(st.mx[i] - m_new);
+    st.sum[i] = st.sum[i] * corr + cpu::exp_shift_sum(s, n, m_new);
+    if (corr != 1.0f)
+      for (int64_t c = 0; c < dv; ++c) st.acc[i * dv + c] *= corr;
+    st.mx[i] = m_new;
+  }
+}
+
+// attend() through the packed panels; the query rows and the block's probabilities are read in place
+// as the tile's A rows.
+void attend_panels(const Panels& pn, const Geometry& g, int64_t dv, const Masker& mk, int64_t b, int64_t hk,
+                   int64_t r0, const float* qf, int64_t nr, int64_t s_begin, int64_t s_end, RowState& st) {
+  const int64_t cols = kKeyBlock;
+  std::vector<float> sc(size_t(nr * cols));
+  const float* kpan = pn.keys(b, hk);
+  const float* vpan = pn.values(b, hk);
+  for (int64_t s0 = s_begin; s0 < s_end; s0 += kKeyBlock) {
+    const int64_t n = std::min(kKeyBlock, s_end - s0);
+    for (int64_t j = 0; j < n; j += kNR)
+      for (int64_t i = 0; i < nr; i += kMR)
+        cpu::microkernel_rows(g.D, qf + i * g.D, g.D, kpan + ((s0 + j) / kNR) * g.D * kNR, sc.data() + i * cols + j, cols,
+                              int(std::min<int64_t>(kMR, nr - i)), int(std::min<int64_t>(kNR, n - j)), 1.0f, false);
+    softmax_block(mk, g, dv, b, hk, r0, s0, n, nr, sc.data(), cols, st);
+    for (int64_t c = 0; c < dv; c += kNR)
+      for (int64_t i = 0; i < nr; i += kMR)
+        cpu::microkernel_rows(n, sc.data() + i * cols, cols, vpan + ((c / kNR) * pn.S + s0) * kNR, st.acc.data() + i * dv + c,
+                              dv, int(std::min<int64_t>(kMR, nr - i)), int(std::min<int64_t>(kNR, dv - c)), 1.0f, true);
+  }
+}
+
 // Attends the packed query rows [r0, r0 + nr) of (b, hk) to keys [s_begin, s_end), updating st.
 template <typename T>
 void attend(const Rows4<T>& k, const Rows4<T>& v, const Geometry& g, int64_t dv, const Masker& mk, int64_t b,
@@ -156,21 +248,7 @@ void attend(const Rows4<T>& k, const Rows4<T>& v, const Geometry& g, int64_t dv,
   for (int64_t s0 = s_begin; s0 < s_end; s0 += kKeyBlock) {
     int64_t n = std::min(kKeyBlock, s_end - s0);
     block_scores(k, b, hk, s0, n, qf, nr, g.D, kt.data(), tmp.data(), sc.data(), cols);
-    for (int64_t i = 0; i < nr; ++i) {
-      int64_t r = r0 + i;
-      float* s = sc.data() + i * cols;
-      mk.apply(b, hk * g.G + r % g.G, r / g.G, s0, n, s);
-      float m_new = std::max(st.mx[i], cpu::max_of(s, n));
-      if (m_new == cpu::kNegInf) {  // nothing visible yet: contributes nothing
-        std::fill(s, s + n, 0.0f);
-        continue;
-      }
-      float corr = st.mx[i] == cpu::kNegInf ? 0.0f : std::exp(st.mx[i] - m_new);
-      st.sum[i] = st.sum[i] * corr + cpu::exp_shift_sum(s, n, m_new);
-      if (corr != 1.0f)
-        for (int64_t c = 0; c < dv; ++c) st.acc[i * dv + c] *= corr;
-      st.mx[i] = m_new;
-    }
+    softmax_block(mk, g, dv, b, hk, r0, s0, n, nr, sc.data(), cols, st);
     int64_t lv;
     const float* vr = value_rows(v, b, hk, s0, n, dv, vb.data(), lv);
     cpu::pv_tile(sc.data(), cols, nr, n, vr, lv, st.acc.data(), dv);
@@ -188,6 +266,7 @@ void sdpa_kernel(const Array& qa, const Array& ka, const Array& va, const Masker
   int64_t splits = std::clamp<int64_t>((ctx.pool.size() + tasks - 1) / tasks, 1, std::max<int64_t>(key_blocks / 2, 1));
   int64_t chunk = (key_blocks + splits - 1) / splits * kKeyBlock;
   Rows4<T> q(qa), k(ka), v(va);
+  const Panels pn = pack_panels(k, v, g, dv, ctx);
   T* o_base = out.data<T>();
   std::vector<RowState> parts;
   if (splits > 1) parts.assign(tasks * splits, RowState(0, 0));
@@ -205,7 +284,9 @@ void sdpa_kernel(const Array& qa, const Array& ka, const Array& va, const Masker
     int64_t s_end = 0;
     for (int64_t r = r0; r < r1; ++r) s_end = std::max(s_end, mk.key_end(r / g.G, g.S));
     RowState st(nr, dv);
-    attend(k, v, g, dv, mk, b, hk, r0, qf.data(), nr, split * chunk, std::min(s_end, (split + 1) * chunk), st);
+    const int64_t s0 = split * chunk, s1 = std::min(s_end, (split + 1) * chunk);
+    if (pn.data) attend_panels(pn, g, dv, mk, b, hk, r0, qf.data(), nr, s0, s1, st);
+    else attend(k, v, g, dv, mk, b, hk, r0, qf.data(), nr, s0, s1, st);
     if (splits > 1) parts[t] = std::move(st);
     else for (int64_t i = 0; i < nr; ++i) finish(st, i, out_row(b, hk, r0 + i));
   });

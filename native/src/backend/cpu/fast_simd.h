@@ -93,7 +93,17 @@ inline float exp_shift_sum(float* x, int64_t n, float shift) {
 
 inline float max_of(const float* x, int64_t n) {
   float m = kNegInf;
-  for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+  int64_t i = 0;
+#if defined(TESSERA_FAST_AVX2)
+  // _mm256_max_ps returns its second operand when either is NaN: NaNs in x are skipped, as below.
+  __m256 a = _mm256_set1_ps(kNegInf), b = a;
+  for (; i + 16 <= n; i += 16) a = _mm256_max_ps(_mm256_loadu_ps(x + i), a), b = _mm256_max_ps(_mm256_loadu_ps(x + i + 8), b);
+  for (; i + 8 <= n; i += 8) a = _mm256_max_ps(_mm256_loadu_ps(x + i), a);
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_max_ps(a, b));
+  for (float v : lanes) m = v > m ? v : m;
+#endif
+  for (; i < n; ++i) m = x[i] > m ? x[i] : m;
   return m;
 }
 
@@ -197,7 +207,54 @@ inline void scores_tile(const float* q, int64_t rows, int64_t dn, const float* k
 // o[i * dv + :] += sum_j p[i * lp + j] * v[j * lv + :] for i < rows, j < cols.
 inline void pv_tile(const float* p, int64_t lp, int64_t rows, int64_t cols, const float* v, int64_t lv, float* o,
                     int64_t dv) {
-  for (int64_t i = 0; i < rows; ++i) {
+  int64_t i = 0;
+#if defined(TESSERA_FAST_AVX2)
+  // Two rows at a time: each loaded value vector feeds two FMAs, and 8 accumulators cover the FMA
+  // latency (one row's 4 chains left half the FMA issue slots idle).
+  for (; i + 2 <= rows; i += 2) {
+    const float* p0 = p + i * lp;
+    const float* p1 = p0 + lp;
+    float* o0 = o + i * dv;
+    float* o1 = o0 + dv;
+    int64_t c = 0;
+    for (; c + 32 <= dv; c += 32) {
+      __m256 a0 = _mm256_loadu_ps(o0 + c), a1 = _mm256_loadu_ps(o0 + c + 8), a2 = _mm256_loadu_ps(o0 + c + 16),
+             a3 = _mm256_loadu_ps(o0 + c + 24);
+      __m256 b0 = _mm256_loadu_ps(o1 + c), b1 = _mm256_loadu_ps(o1 + c + 8), b2 = _mm256_loadu_ps(o1 + c + 16),
+             b3 = _mm256_loadu_ps(o1 + c + 24);
+      for (int64_t j = 0; j < cols; ++j) {
+        const float* vj = v + j * lv + c;
+        const __m256 v0 = _mm256_loadu_ps(vj), v1 = _mm256_loadu_ps(vj + 8), v2 = _mm256_loadu_ps(vj + 16),
+                     v3 = _mm256_loadu_ps(vj + 24);
+        const __m256 x = _mm256_broadcast_ss(p0 + j), y = _mm256_broadcast_ss(p1 + j);
+        a0 = _mm256_fmadd_ps(x, v0, a0); a1 = _mm256_fmadd_ps(x, v1, a1);
+        a2 = _mm256_fmadd_ps(x, v2, a2); a3 = _mm256_fmadd_ps(x, v3, a3);
+        b0 = _mm256_fmadd_ps(y, v0, b0); b1 = _mm256_fmadd_ps(y, v1, b1);
+        b2 = _mm256_fmadd_ps(y, v2, b2); b3 = _mm256_fmadd_ps(y, v3, b3);
+      }
+      _mm256_storeu_ps(o0 + c, a0); _mm256_storeu_ps(o0 + c + 8, a1);
+      _mm256_storeu_ps(o0 + c + 16, a2); _mm256_storeu_ps(o0 + c + 24, a3);
+      _mm256_storeu_ps(o1 + c, b0); _mm256_storeu_ps(o1 + c + 8, b1);
+      _mm256_storeu_ps(o1 + c + 16, b2); _mm256_storeu_ps(o1 + c + 24, b3);
+    }
+    for (; c + 8 <= dv; c += 8) {
+      __m256 a = _mm256_loadu_ps(o0 + c), b = _mm256_loadu_ps(o1 + c);
+      for (int64_t j = 0; j < cols; ++j) {
+        const __m256 vj = _mm256_loadu_ps(v + j * lv + c);
+        a = _mm256_fmadd_ps(_mm256_broadcast_ss(p0 + j), vj, a);
+        b = _mm256_fmadd_ps(_mm256_broadcast_ss(p1 + j), vj, b);
+      }
+      _mm256_storeu_ps(o0 + c, a);
+      _mm256_storeu_ps(o1 + c, b);
+    }
+    for (; c < dv; ++c) {
+      float a = o0[c], b = o1[c];
+      for (int64_t j = 0; j < cols; ++j) a += p0[j] * v[j * lv + c], b += p1[j] * v[j * lv + c];
+      o0[c] = a, o1[c] = b;
+    }
+  }
+#endif
+  for (; i < rows; ++i) {
     const float* pi = p + i * lp;
     float* oi = o + i * dv;
     int64_t c = 0;

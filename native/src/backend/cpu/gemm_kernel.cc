@@ -148,34 +148,39 @@ void pack_b(const MatRef& B, int64_t k0, int64_t kc, int64_t j0, int64_t nc, flo
   });
 }
 
-void microkernel(int64_t kc, const float* pa, const float* pb, float* c, int64_t ldc, int mr, int nr, float alpha,
-                 bool load_c) {
+namespace {
+
+// The 6 x 16 tile over kc steps, A element (r, k) read as a[r][k * as] (a packed panel: a[r] = pa + r,
+// as = kMR; row-major rows: a[r] = row r, as = 1).
+inline void tile_kernel(int64_t kc, const float* const a[kMR], int64_t as, const float* pb, float* c, int64_t ldc,
+                        int mr, int nr, float alpha, bool load_c) {
 #if TS_AVX2
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int r = 0; r < mr; ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+  const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
-    __m256 a = _mm256_broadcast_ss(pa);
-    c00 = _mm256_fmadd_ps(a, b0, c00);
-    c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(pa + 1);
-    c10 = _mm256_fmadd_ps(a, b0, c10);
-    c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(pa + 2);
-    c20 = _mm256_fmadd_ps(a, b0, c20);
-    c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(pa + 3);
-    c30 = _mm256_fmadd_ps(a, b0, c30);
-    c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(pa + 4);
-    c40 = _mm256_fmadd_ps(a, b0, c40);
-    c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(pa + 5);
-    c50 = _mm256_fmadd_ps(a, b0, c50);
-    c51 = _mm256_fmadd_ps(a, b1, c51);
-    pa += kMR;
+    const int64_t o = k * as;
+    __m256 x = _mm256_broadcast_ss(a0 + o);
+    c00 = _mm256_fmadd_ps(x, b0, c00);
+    c01 = _mm256_fmadd_ps(x, b1, c01);
+    x = _mm256_broadcast_ss(a1 + o);
+    c10 = _mm256_fmadd_ps(x, b0, c10);
+    c11 = _mm256_fmadd_ps(x, b1, c11);
+    x = _mm256_broadcast_ss(a2 + o);
+    c20 = _mm256_fmadd_ps(x, b0, c20);
+    c21 = _mm256_fmadd_ps(x, b1, c21);
+    x = _mm256_broadcast_ss(a3 + o);
+    c30 = _mm256_fmadd_ps(x, b0, c30);
+    c31 = _mm256_fmadd_ps(x, b1, c31);
+    x = _mm256_broadcast_ss(a4 + o);
+    c40 = _mm256_fmadd_ps(x, b0, c40);
+    c41 = _mm256_fmadd_ps(x, b1, c41);
+    x = _mm256_broadcast_ss(a5 + o);
+    c50 = _mm256_fmadd_ps(x, b0, c50);
+    c51 = _mm256_fmadd_ps(x, b1, c51);
     pb += kNR;
   }
   __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
@@ -197,13 +202,29 @@ void microkernel(int64_t kc, const float* pa, const float* pb, float* c, int64_t
   }
 #else
   float tile[kMR * kNR] = {};
-  for (int64_t k = 0; k < kc; ++k, pa += kMR, pb += kNR)
+  for (int64_t k = 0; k < kc; ++k, pb += kNR)
     for (int r = 0; r < kMR; ++r)
-      for (int j = 0; j < kNR; ++j) tile[r * kNR + j] += pa[r] * pb[j];
+      for (int j = 0; j < kNR; ++j) tile[r * kNR + j] += a[r][k * as] * pb[j];
   for (float& v : tile) v *= alpha;
 #endif
   for (int r = 0; r < mr; ++r)
     for (int j = 0; j < nr; ++j) c[r * ldc + j] = (load_c ? c[r * ldc + j] : 0.0f) + tile[r * kNR + j];
+}
+
+}  // namespace
+
+void microkernel(int64_t kc, const float* pa, const float* pb, float* c, int64_t ldc, int mr, int nr, float alpha,
+                 bool load_c) {
+  const float* a[kMR] = {pa, pa + 1, pa + 2, pa + 3, pa + 4, pa + 5};
+  tile_kernel(kc, a, kMR, pb, c, ldc, mr, nr, alpha, load_c);
+}
+
+void microkernel_rows(int64_t kc, const float* a, int64_t lda, const float* pb, float* c, int64_t ldc, int mr, int nr,
+                      float alpha, bool load_c) {
+  // Rows past mr repeat row 0 (their results are not stored), so nothing past the matrix is read.
+  const float* rows[kMR];
+  for (int r = 0; r < kMR; ++r) rows[r] = a + (r < mr ? r : 0) * lda;
+  tile_kernel(kc, rows, 1, pb, c, ldc, mr, nr, alpha, load_c);
 }
 
 namespace {

@@ -15,6 +15,11 @@ constexpr int kNR = 16;  // columns of a microkernel tile (B panel width): two A
 void microkernel(int64_t kc, const float* pa, const float* pb, float* c, int64_t ldc, int mr, int nr, float alpha,
                  bool load_c);
 
+// The same tile with A read in place from row-major rows (element (r, k) at a[r * lda + k]), for
+// callers whose A rows are small and already in cache (attention's query rows and probabilities).
+void microkernel_rows(int64_t kc, const float* a, int64_t lda, const float* pb, float* c, int64_t ldc, int mr, int nr,
+                      float alpha, bool load_c);
+
 // Packs rows [i0, i0 + mc) x cols [k0, k0 + kc) of A into kMR-row panels (zero-padded).
 // dst needs 8 floats of slack past the panels.
 void pack_a(const MatRef& A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* dst);
