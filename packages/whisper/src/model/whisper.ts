@@ -327,8 +327,9 @@ export class Whisper extends nn.Module {
    * encoder's intermediate tensors are released on return (tidy), so their buffers go back to the
    * allocator as soon as the features are evaluated instead of when the garbage collector finds
    * them (in a synchronous loop, never): in bench/whisper.ts, base's encoder went from 1.1 s to
-   * 0.57 s per window, as its activations stopped coming from fresh pages. (The same scope around
-   * decode() made transcribe() slower, 3.6 -> 4.5 s on the 60-s clip, and was left out.)
+   * 0.57 s per window, as its activations stopped coming from fresh pages. (decode() has no such
+   * scope yet: one A/B of transcribe() with it was slower, 3.6 -> 4.5 s on the 60-s clip, while a
+   * per-token loop showed no difference; it waits for a cleaner measurement.)
    */
   embedAudio(mel: Tensor): Tensor {
     return tidy(() => this.encoder.forward(mel));
