@@ -26,7 +26,6 @@ import base64
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import time
@@ -50,6 +49,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 SHARED = next((d for d in [os.path.join(ROOT, "..", "shared", "data"), os.path.join(ROOT, "..", "..", "shared", "data")]
                if os.path.isdir(d)), "/work/shared/data")
 CLIP_SECONDS = 60
+# The random-weight init, openai names and ggml writer the reference generators use too.
+sys.path.insert(0, os.path.join(ROOT, "tools", "reference"))
+from whisper_shared import converter_tensor, openai_state, randomize_, write_ggml_header, write_ggml_tensor  # noqa: E402
 
 
 def log(*a):
@@ -96,42 +98,7 @@ def random_hf_model(dims, seed):
         pad_token_id=EOT, bos_token_id=EOT, eos_token_id=EOT, decoder_start_token_id=SOT,
         suppress_tokens=[], begin_suppress_tokens=[],
     )
-    model = WhisperForConditionalGeneration._from_config(cfg, attn_implementation="eager").eval()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "encoder.embed_positions" in name or name == "proj_out.weight":
-                continue
-            if "layer_norm" in name:
-                v = (1.0 if name.endswith("weight") else 0.0) + 0.2 * torch.randn_like(p)
-            elif "embed" in name:
-                v = torch.randn_like(p)
-            elif name.endswith("bias"):
-                v = 0.3 * torch.randn_like(p)
-            else:
-                fan_in = p.shape[1] * (p.shape[2] if p.ndim == 3 else 1)
-                v = torch.randn_like(p) * 1.2 / fan_in**0.5
-            p.copy_(v.half().float())
-    return model
-
-
-def openai_state(model):
-    """openai-whisper's state dict names (PyTorch layouts) as float32 NumPy arrays."""
-    out = {}
-    for k, v in model.state_dict().items():
-        if k == "proj_out.weight":
-            continue
-        k = k.removeprefix("model.")
-        for a, b in [(".layers", ".blocks"), (".self_attn_layer_norm", ".attn_ln"), (".self_attn.", ".attn."),
-                     (".encoder_attn_layer_norm", ".cross_attn_ln"), (".encoder_attn.", ".cross_attn."),
-                     (".final_layer_norm", ".mlp_ln"), (".q_proj", ".query"), (".k_proj", ".key"),
-                     (".v_proj", ".value"), (".out_proj", ".out"), (".fc1", ".mlp.0"), (".fc2", ".mlp.2"),
-                     ("decoder.embed_positions.weight", "decoder.positional_embedding"),
-                     ("encoder.embed_positions.weight", "encoder.positional_embedding"),
-                     ("decoder.embed_tokens", "decoder.token_embedding"), ("encoder.layer_norm", "encoder.ln_post"),
-                     ("decoder.layer_norm", "decoder.ln")]:
-            k = k.replace(a, b)
-        out[k] = v.detach().float().numpy()
-    return out
+    return randomize_(WhisperForConditionalGeneration._from_config(cfg, attn_implementation="eager").eval())
 
 
 def tiktoken_vocab():
@@ -163,35 +130,12 @@ def write_tokenizer(folder):
 
 def write_ggml(path, dims, state):
     """whisper.cpp's models/convert-pt-to-ggml.py layout, float16 2-D weights (its default)."""
-    order = ["n_vocab", "n_audio_ctx", "n_audio_state", "n_audio_head", "n_audio_layer", "n_text_ctx",
-             "n_text_state", "n_text_head", "n_text_layer", "n_mels"]
     filters = np.load(os.path.join(SHARED, "whisper", "mel_filters.npz"))[f"mel_{dims['n_mels']}"].astype(np.float32)
-    tokens = tiktoken_vocab()
-    skip = {"encoder.conv1.bias", "encoder.conv2.bias", "encoder.positional_embedding", "decoder.positional_embedding"}
     with open(path, "wb") as f:
-        f.write(struct.pack("<i", 0x67676D6C))
-        f.write(struct.pack("<10i", *[dims[k] for k in order]))
-        f.write(struct.pack("<i", 1))  # ftype f16
-        f.write(struct.pack("<ii", *filters.shape))
-        f.write(filters.tobytes())
-        f.write(struct.pack("<i", len(tokens)))
-        for t in tokens:
-            f.write(struct.pack("<i", len(t)))
-            f.write(t)
+        write_ggml_header(f, dims, 1, filters, tiktoken_vocab())  # ftype 1: f16
         for name, data in state.items():
-            data = data.squeeze() if data.ndim > 1 else data
-            if name in ("encoder.conv1.bias", "encoder.conv2.bias"):
-                data = data.reshape(data.shape[0], 1)
-            if data.ndim < 2 or name in skip:
-                data, t = data.astype(np.float32), 0
-            else:
-                data, t = data.astype(np.float16), 1
-            key = name.encode()
-            f.write(struct.pack("<iii", data.ndim, len(key), t))
-            for d in reversed(data.shape):
-                f.write(struct.pack("<i", d))
-            f.write(key)
-            f.write(np.ascontiguousarray(data).tobytes())
+            data, t = converter_tensor(name, data)
+            write_ggml_tensor(f, name, data.shape, t, data)
 
 
 def write_mlx(path, dims, state):

@@ -12,7 +12,6 @@ the order models/convert-pt-to-ggml.py writes it (hparams, mel filters, vocab, t
     python3 tools/reference/gen_gguf.py
 """
 import os
-import struct
 
 import numpy as np
 from gguf import GGMLQuantizationType as Q
@@ -20,6 +19,7 @@ from gguf import GGUFValueType, GGUFWriter
 from gguf.quants import dequantize, quantize
 
 from common import FIXTURES, write_fixture
+from whisper_shared import write_ggml_header, write_ggml_tensor
 
 OUT = os.path.join(FIXTURES, "io")
 rng = np.random.default_rng(11)
@@ -146,23 +146,10 @@ def gen_whisper_ggml():
     ]
     path = os.path.join(OUT, "whisper-tiny-ggml.bin")
     with open(path, "wb") as f:
-        f.write(struct.pack("<i", 0x67676D6C))
-        f.write(struct.pack("<10i", *hp.values()))
-        f.write(struct.pack("<i", ftype))
-        f.write(struct.pack("<ii", *filters.shape))
-        f.write(filters.tobytes())
-        f.write(struct.pack("<i", len(tokens)))
-        for t in tokens:
-            f.write(struct.pack("<i", len(t)))
-            f.write(t)
+        write_ggml_header(f, hp, ftype, filters, tokens)
         for name, a, ttype in tensors:
             shape = a.shape if ttype != 8 else (a.shape[0], a.shape[1] // 34 * 32)
-            key = name.encode()
-            f.write(struct.pack("<iii", len(shape), len(key), ttype))
-            for d in reversed(shape):
-                f.write(struct.pack("<i", d))
-            f.write(key)
-            f.write(a.tobytes())
+            write_ggml_tensor(f, name, shape, ttype, a)
     exp = {}
     for name, a, ttype in tensors:
         if ttype == 8:

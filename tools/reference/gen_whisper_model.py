@@ -25,7 +25,6 @@ import gzip
 import json
 import os
 import shutil
-import struct
 
 import mlx.core as mx
 import numpy as np
@@ -36,6 +35,8 @@ from gguf.quants import quantize as gguf_quantize
 from transformers import WhisperConfig, WhisperForConditionalGeneration
 
 from common import FIXTURES, ref_array, write_fixture
+from whisper_shared import (GGML_SKIP, converter_tensor, hf_to_mlx_key, openai_state, randomize_,  # noqa: F401
+                            write_ggml_header, write_ggml_tensor)
 
 OUT = os.path.join(FIXTURES, "whisper", "models")
 torch.manual_seed(0)
@@ -64,51 +65,7 @@ def make_model(vocab, n_mels, d_model, heads, layers, audio_ctx, text_ctx):
         eos_token_id=50257 if vocab > 50257 else 2, decoder_start_token_id=50258 if vocab > 50258 else 3,
         suppress_tokens=[], begin_suppress_tokens=[],
     )
-    model = WhisperForConditionalGeneration._from_config(cfg, attn_implementation="eager").eval()
-    # Weights of order-one outputs (the default init is std 0.02, which makes every logit ~0), then
-    # rounded to float16 so every layout holds exactly the same values. The encoder's sinusoidal
-    # positions stay as computed (every implementation recomputes them).
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "encoder.embed_positions" in name or name == "proj_out.weight":
-                continue
-            if "layer_norm" in name:
-                v = (1.0 if name.endswith("weight") else 0.0) + 0.2 * torch.randn_like(p)
-            elif "embed" in name:
-                v = torch.randn_like(p)
-            elif name.endswith("bias"):
-                v = 0.3 * torch.randn_like(p)
-            else:
-                fan_in = p.shape[1] * (p.shape[2] if p.ndim == 3 else 1)
-                v = torch.randn_like(p) * 1.2 / fan_in**0.5
-            p.copy_(v.half().float())
-    return model
-
-
-def hf_to_mlx_key(k):
-    """transformers key -> mlx-examples key (as mlx_whisper's convert maps them)."""
-    k = k.removeprefix("model.")
-    for a, b in [(".layers", ".blocks"), (".self_attn_layer_norm", ".attn_ln"), (".self_attn.", ".attn."),
-                 (".encoder_attn_layer_norm", ".cross_attn_ln"), (".encoder_attn.", ".cross_attn."),
-                 (".final_layer_norm", ".mlp_ln"), (".q_proj", ".query"), (".k_proj", ".key"), (".v_proj", ".value"),
-                 (".out_proj", ".out"), (".fc1", ".mlp1"), (".fc2", ".mlp2"),
-                 ("decoder.embed_positions.weight", "decoder.positional_embedding"),
-                 ("encoder.embed_positions.weight", "encoder.positional_embedding"),
-                 ("decoder.embed_tokens", "decoder.token_embedding"), ("encoder.layer_norm", "encoder.ln_post"),
-                 ("decoder.layer_norm", "decoder.ln")]:
-        k = k.replace(a, b)
-    return k
-
-
-def openai_state(model):
-    """openai-whisper's state dict (PyTorch layouts, mlp.0 / mlp.2) as float32 NumPy arrays."""
-    out = {}
-    for k, v in model.state_dict().items():
-        if k == "proj_out.weight":
-            continue
-        k = hf_to_mlx_key(k).replace(".mlp1", ".mlp.0").replace(".mlp2", ".mlp.2")
-        out[k] = v.detach().float().numpy()
-    return out
+    return randomize_(WhisperForConditionalGeneration._from_config(cfg, attn_implementation="eager").eval())
 
 
 def dims_of(model):
@@ -171,48 +128,24 @@ def mlx_dequantized(w, quantization):
     return out
 
 
-GGML_SKIP = {"encoder.conv1.bias", "encoder.conv2.bias", "encoder.positional_embedding", "decoder.positional_embedding"}
-
-
 def write_ggml(path, model, qtype=None):
     """whisper.cpp's convert-pt-to-ggml.py layout (then its quantize tool for qtype)."""
     hp = dims_of(model)
-    order = ["n_vocab", "n_audio_ctx", "n_audio_state", "n_audio_head", "n_audio_layer", "n_text_ctx",
-             "n_text_state", "n_text_head", "n_text_layer", "n_mels"]
     ftype = {None: 1, Q.Q4_0: 2, Q.Q8_0: 7}[qtype] + (1000 * 2 if qtype else 0)
     filters = rng.random((hp["n_mels"], 201)).astype(np.float32) * 0.01
     tokens = [bytes([i]) for i in range(256)]  # a short stand-in vocabulary (the real one has 50257 entries)
     deq = {}
     with open(path, "wb") as f:
-        f.write(struct.pack("<i", 0x67676D6C))
-        f.write(struct.pack("<10i", *[hp[k] for k in order]))
-        f.write(struct.pack("<i", ftype))
-        f.write(struct.pack("<ii", *filters.shape))
-        f.write(filters.tobytes())
-        f.write(struct.pack("<i", len(tokens)))
-        for t in tokens:
-            f.write(struct.pack("<i", len(t)))
-            f.write(t)
+        write_ggml_header(f, hp, ftype, filters, tokens)
         for name, data in openai_state(model).items():
-            data = data.squeeze() if data.ndim > 1 else data
-            if name in ("encoder.conv1.bias", "encoder.conv2.bias"):
-                data = data.reshape(data.shape[0], 1)
-            if data.ndim < 2 or name in GGML_SKIP:
-                data, t = data.astype(np.float32), 0
-            else:
-                data, t = data.astype(np.float16), 1
+            data, t = converter_tensor(name, data)
             shape = data.shape
             if qtype is not None and data.ndim == 2 and name not in GGML_SKIP:
                 data, t = gguf_quantize(data.astype(np.float32), qtype), int(qtype)
                 deq[name] = gguf_dequantize(data, qtype).reshape(shape)
             else:
                 deq[name] = data.astype(np.float32)
-            key = name.encode()
-            f.write(struct.pack("<iii", len(shape), len(key), t))
-            for d in reversed(shape):
-                f.write(struct.pack("<i", d))
-            f.write(key)
-            f.write(np.ascontiguousarray(data).tobytes())
+            write_ggml_tensor(f, name, shape, t, data)
     return deq
 
 
