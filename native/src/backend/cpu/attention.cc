@@ -160,7 +160,7 @@ struct RowState {
 // every row block; the earlier 2-row tiles reached half the FMA rate.)
 struct Panels {
   std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
-  int64_t S = 0, D = 0, dv = 0, Hkv = 0, kp = 0, vp = 0;  // kp / vp: panels of keys / of value columns
+  int64_t S = 0, D = 0, Hkv = 0, kp = 0, vp = 0;  // kp / vp: panels of keys / of value columns
   int64_t per_head() const { return kp * D * kNR + vp * S * kNR; }
   const float* keys(int64_t b, int64_t hk) const { return data.get() + (b * Hkv + hk) * per_head(); }
   const float* values(int64_t b, int64_t hk) const { return keys(b, hk) + kp * D * kNR; }
@@ -169,7 +169,7 @@ struct Panels {
 template <typename T>
 Panels pack_panels(const Rows4<T>& k, const Rows4<T>& v, const Geometry& g, int64_t dv, Context& ctx) {
   Panels p;
-  p.S = g.S, p.D = g.D, p.dv = dv, p.Hkv = g.Hkv, p.kp = (g.S + kNR - 1) / kNR, p.vp = (dv + kNR - 1) / kNR;
+  p.S = g.S, p.D = g.D, p.Hkv = g.Hkv, p.kp = (g.S + kNR - 1) / kNR, p.vp = (dv + kNR - 1) / kNR;
   const int64_t total = g.B * g.Hkv * p.per_head();
   // Only for prefill-sized work; the packed copy is one more K and V in float32, bounded at 256 MB.
   if (g.rows_per_head() <= 4 || total > (int64_t(1) << 26)) return p;
