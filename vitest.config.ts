@@ -6,7 +6,8 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources, so a stale dist/ never hides a change.
-    alias: { "@tessera/core": src("core"), "@tessera/whisper": src("whisper") },
+    alias: { "@tessera/core": src("core"), "@tessera/whisper": src("whisper"),
+      "@tessera/lm": src("lm"), "@tessera/diffusion": src("diffusion") },
   },
   test: {
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],

@@ -1,0 +1,2 @@
+// @tessera/diffusion: Stable Diffusion on Tessera (being built; see issue "@tessera/diffusion").
+export {};

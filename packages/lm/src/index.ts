@@ -1,0 +1,2 @@
+// @tessera/lm: LLM text generation on Tessera (being built; see issue "@tessera/lm").
+export {};
