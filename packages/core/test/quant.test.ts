@@ -224,7 +224,7 @@ function randomBlocks(type: string, rows: number, k: number, seed: number): tc.T
 
 // Types whose kernels quantize the activations to int8 blocks first (as llama.cpp), the block
 // length, and the most activation rows they take (more rows use float panels and exact x).
-const Q8_BLOCK: Record<string, number> = { Q4_0: 32, Q8_0: 32, Q4_K: 256, Q5_K: 256, Q6_K: 256 };
+const Q8_BLOCK: Record<string, number> = { Q4_0: 32, Q4_1: 32, Q5_0: 32, Q5_1: 32, Q8_0: 32, Q4_K: 256, Q5_K: 256, Q6_K: 256 };
 const Q8_MAX_ROWS = 128;
 /** Whether quantizedMatmul takes the integer kernel: 4-bit, K a multiple of 64, up to 64 rows. */
 const int4Kernel = (bits: number, K: number, M: number, transpose: boolean) => bits === 4 && transpose && K % 64 === 0 && M <= 64;

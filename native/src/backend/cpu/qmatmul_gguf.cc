@@ -1,17 +1,19 @@
 // CPU kernel of GgufMatmul: x @ W^T with W held as rows of ggml blocks, read directly.
 //
-// Q4_0, Q8_0, Q4_K, Q5_K, Q6_K with up to kQ8Rows activation rows (AVX2): as llama.cpp, the
-// activations are quantized once to int8 blocks (q8_rows.h; 32 values for Q4_0/Q8_0, 256 for the
-// k-quants) and each weight block meets them in integer dot products (gguf_q8_dot.h), rows split
-// across threads. Results then differ from dequantize + matmul by the activations' rounding (each
-// within amax / 254 of its block), as llama.cpp's do. Other types, up to kMatVecRows rows: a block
-// decoded to floats (exactly ggml's values) and dotted with x. More rows: panels of weight rows
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K with up to kQ8Rows activation rows (AVX2): as
+// llama.cpp, the activations are quantized once to int8 blocks (q8_rows.h; 32 values for the legacy
+// types, 256 for the k-quants) and each weight block meets them in integer dot products
+// (gguf_q8_dot.h, gguf_q8_dot_legacy.h), rows split across threads. Results then differ from
+// dequantize + matmul by the activations' rounding (each within amax / 254 of its block), as
+// llama.cpp's do. Other types, up to kMatVecRows rows: a block decoded to floats (exactly ggml's
+// values) and dotted with x. More rows: panels of weight rows
 // decoded to float32 and reused for all activation rows (dot_panel).
 #include <algorithm>
 #include <cstring>
 
 #include "backend/cpu/gguf_blocks.h"
 #include "backend/cpu/gguf_q8_dot.h"
+#include "backend/cpu/gguf_q8_dot_legacy.h"
 #include "backend/cpu/qmatmul_common.h"
 #include "tessera/primitives/quant.h"
 
@@ -36,13 +38,13 @@ struct Problem {
 // 0.5x at 32, 0.65x at 64 and 0.8-0.9x at 128.
 constexpr int64_t kQ8Rows = 128;
 
-// Types with int8 dot-product kernels (gguf_q8_dot.h): the activation block size they need, else 0.
+// Types with int8 dot-product kernels (gguf_q8_dot.h, gguf_q8_dot_legacy.h): the activation block size they need, else 0.
 int64_t q8_block_of(GgmlType t) {
 #if !(defined(__AVX2__) && defined(__FMA__))
   return 0;
 #endif
   switch (t) {
-    case GgmlType::Q4_0: case GgmlType::Q8_0: return 32;
+    case GgmlType::Q4_0: case GgmlType::Q8_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1: return 32;
     case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K: return gguf::QK_K;
     default: return 0;
   }
@@ -57,6 +59,9 @@ void q8_tile(GgmlType t, const Problem& P, const q8::Rows& x, int64_t m0, int64_
   switch (t) {
     case GgmlType::Q4_0: q8::rows_q4_0<MR>(P.w, P.row_bytes, nb, x, m0, n0, n1, P.Y, P.N); break;
     case GgmlType::Q8_0: run([](auto... a) __attribute__((always_inline)) { q8::block_q8_0<MR>(a...); }); break;
+    case GgmlType::Q4_1: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_1<MR, false>(a...); }); break;
+    case GgmlType::Q5_0: run([](auto... a) __attribute__((always_inline)) { q8::block_q5_0<MR>(a...); }); break;
+    case GgmlType::Q5_1: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_1<MR, true>(a...); }); break;
     case GgmlType::Q4_K: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_k<MR, false>(a...); }); break;
     case GgmlType::Q5_K: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_k<MR, true>(a...); }); break;
     default: run([](auto... a) __attribute__((always_inline)) { q8::block_q6_k<MR>(a...); }); break;

@@ -3,14 +3,16 @@ import { isFloating } from "../dtype.js";
 import { DEQUANTIZABLE, ggmlType } from "../io/ggml_types.js";
 import { Tensor, callOp } from "../tensor.js";
 
-/** The ggml block types ggufMatmul reads (AVX2 mat-vec kernels for Q4_0, Q8_0, Q4_K, Q5_K, Q6_K). */
+/** The ggml block types ggufMatmul reads (AVX2 int8 mat-vec kernels for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K). */
 export const GGUF_MATMUL_TYPES = DEQUANTIZABLE;
 
 /**
  * x [..., K] @ W^T where W [N, K] is stored as GGUF blocks of `type` (uint8 [N, rowBytes], as
- * `GGUFFile.tensor(name)` returns a quantized tensor) -> [..., N] in x's dtype. Weights are decoded to
- * float32 block by block inside the kernel (activations are not quantized), so the result equals
- * `matmul(x, dequantize(blocks).T)` up to float32 summation order.
+ * `GGUFFile.tensor(name)` returns a quantized tensor) -> [..., N] in x's dtype. With AVX2, for Q4_0,
+ * Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K and up to 128 rows of x, x is first rounded to int8
+ * blocks (32 values, 256 for the k-quants; each value within amax / 254 of its block) and meets the
+ * weight quants in integer dot products, as llama.cpp does. Otherwise weights are decoded to float32
+ * block by block and the result equals `matmul(x, dequantize(blocks).T)` up to float32 summation order.
  */
 export function ggufMatmul(x: Tensor, blocks: Tensor, type: string | number): Tensor {
   if (!(x instanceof Tensor)) throw new Error("ggufMatmul: x must be a Tensor");
