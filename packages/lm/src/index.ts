@@ -1,2 +1,3 @@
 // @tessera/lm: LLM text generation on Tessera (being built; see issue "@tessera/lm").
-export {};
+export { GGUF_ARCHITECTURES, readGgufCheckpoint } from "./gguf/index.js";
+export type { GgufCheckpoint } from "./gguf/index.js";
