@@ -2,49 +2,10 @@
 // (tools/reference/gen_lm_models.py): prompt logits, the logits of 20 greedy steps, and the 20 greedy
 // tokens of model.generate; chunked prefill (rotating caches across chunk borders) and float16 KV
 // caches give the same tokens.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
-import { fixturesDir } from "../../../test/helpers/reference.js";
 import { generateTokens, loadModelFromFolder } from "../src/index.js";
-import type { Sampler } from "../src/index.js";
-
-interface Reference {
-  model_type: string;
-  prompt: number[];
-  tokens: number[];
-  min_margin: number;
-}
-
-export function lmFixture(name: string) {
-  const dir = join(fixturesDir, "lm", name);
-  const ref = JSON.parse(readFileSync(join(dir, "reference.json"), "utf8")) as Reference;
-  const arrays = tc.io.loadSafetensors(join(dir, "reference.safetensors")).tensors;
-  const get = (k: string) => Float32Array.from(arrays.get(k)!.dataSync() as Float32Array);
-  return { dir, ref, promptLogits: get("prompt_logits"), stepLogits: get("step_logits") };
-}
-
-/** Largest |a - e| relative to the largest |e|. */
-export function relError(a: Float32Array, e: Float32Array): number {
-  let err = 0, scale = 0;
-  for (let i = 0; i < e.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - e[i]));
-    scale = Math.max(scale, Math.abs(e[i]));
-  }
-  return err / scale;
-}
-
-/** A greedy sampler that records each step's logits. */
-export function recordingGreedy(out: Float32Array[]): Sampler {
-  return async (logits) => {
-    const v = (await logits.data()) as Float32Array;
-    out.push(Float32Array.from(v));
-    let best = 0;
-    for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-    return best;
-  };
-}
+import { lmFixture, recordingGreedy, relError } from "./fixtures.js";
 
 const FLOAT_SETS = ["gemma3_text", "llama", "qwen2", "qwen3", "mistral", "gemma2"];
 
