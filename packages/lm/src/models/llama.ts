@@ -115,16 +115,21 @@ export interface FeedForward extends nn.Module {
   forward(x: Tensor): Tensor;
 }
 
+/** A block's attention part (Llama's, or Phi 3's with fused q/k/v). */
+export interface SelfAttention extends nn.Module {
+  forward(x: Tensor, cache: LayerCache): Tensor;
+}
+
 export class DecoderLayer extends nn.Module {
-  self_attn: Attention;
+  self_attn: SelfAttention;
   mlp: FeedForward;
   input_layernorm: nn.RMSNorm;
   post_attention_layernorm: nn.RMSNorm;
 
-  constructor(args: LlamaArgs, mlp?: FeedForward) {
+  constructor(args: LlamaArgs, parts: { attn?: SelfAttention; mlp?: FeedForward } = {}) {
     super();
-    this.self_attn = new Attention(args);
-    this.mlp = mlp ?? new MLP(args.hiddenSize, args.intermediateSize, args.mlpBias);
+    this.self_attn = parts.attn ?? new Attention(args);
+    this.mlp = parts.mlp ?? new MLP(args.hiddenSize, args.intermediateSize, args.mlpBias);
     this.input_layernorm = new nn.RMSNorm(args.hiddenSize, { eps: args.rmsNormEps });
     this.post_attention_layernorm = new nn.RMSNorm(args.hiddenSize, { eps: args.rmsNormEps });
   }

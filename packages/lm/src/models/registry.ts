@@ -4,8 +4,11 @@ import * as gemma2 from "./gemma2.js";
 import * as gemma3_text from "./gemma3_text.js";
 import * as llama from "./llama.js";
 import * as mistral from "./mistral.js";
+import * as mixtral from "./mixtral.js";
+import * as phi3 from "./phi3.js";
 import * as qwen2 from "./qwen2.js";
 import * as qwen3 from "./qwen3.js";
+import * as qwen3_moe from "./qwen3_moe.js";
 
 type Builder = (config: Config, source: string) => LanguageModel;
 
@@ -16,6 +19,9 @@ const MODELS: Record<string, Builder> = {
   mistral: mistral.fromConfig,
   qwen2: qwen2.fromConfig,
   qwen3: qwen3.fromConfig,
+  qwen3_moe: qwen3_moe.fromConfig,
+  mixtral: mixtral.fromConfig,
+  phi3: phi3.fromConfig,
 };
 
 /** The model_type values this package can build. */
