@@ -8,8 +8,18 @@ import type { DType } from "@tessera/core";
 import type { LayerCache } from "./cache.js";
 import type { LanguageModel } from "./models/base.js";
 
-/** Picks the next token from logits [vocab] (float32); `history` is the prompt and tokens so far. */
-export type Sampler = (logits: Tensor, history: readonly number[]) => number | Promise<number>;
+/** A sampler's choice with what it knows about it (lm-text's samplers return this shape). */
+export interface TokenChoice {
+  token: number;
+  logprob?: number;
+  topLogprobs?: { token: number; logprob: number }[];
+}
+
+/**
+ * Picks the next token from one step's logits (float32, one per vocabulary entry); `history` is
+ * the prompt and the tokens generated so far.
+ */
+export type Sampler = (logits: Float32Array, history: readonly number[]) => number | TokenChoice | Promise<number | TokenChoice>;
 
 export interface GenerateTokensOptions {
   /** Most tokens to generate (default 256). */
@@ -36,17 +46,28 @@ export type FinishReason = "stop" | "length" | "abort";
 
 export interface GenerateTokensResult {
   tokens: number[];
+  /** What the sampler returned for each token, when it returned objects (log-probabilities). */
+  choices?: TokenChoice[];
   finishReason: FinishReason;
   promptTokens: number;
 }
 
-/** Greedy decoding: the highest logit (the first one on ties). */
-export const greedy: Sampler = async (logits) => {
+// Greedy decoding without reading the logits back: the highest logit (the first one on ties).
+async function argmaxToken(logits: Tensor): Promise<number> {
   const t = argmax(logits, -1);
   const v = (await t.data())[0];
   t.dispose();
   return Number(v);
-};
+}
+
+async function choose(logits: Tensor, sample: Sampler | undefined, history: readonly number[]): Promise<TokenChoice> {
+  if (!sample) return { token: await argmaxToken(logits) };
+  const c = await sample((await logits.data()) as Float32Array, history);
+  const choice = typeof c === "number" ? { token: c } : c;
+  if (!choice || !Number.isInteger(choice.token) || choice.token < 0 || choice.token >= logits.size)
+    throw new Error(`generateTokens: the sampler returned ${JSON.stringify(c)}, not a token id below ${logits.size}`);
+  return choice;
+}
 
 function checkOptions(model: LanguageModel, promptIds: readonly number[], opts: GenerateTokensOptions) {
   const maxTokens = opts.maxTokens ?? 256;
@@ -92,22 +113,25 @@ async function prefill(model: LanguageModel, ids: readonly number[], cache: Laye
 export async function generateTokens(model: LanguageModel, promptIds: readonly number[], opts: GenerateTokensOptions = {}): Promise<GenerateTokensResult> {
   const { maxTokens, chunk, context } = checkOptions(model, promptIds, opts);
   const eos = new Set(opts.eosIds ?? []);
-  const sample = opts.sample ?? greedy;
   const cache = opts.cache ?? model.makeCache({ dtype: opts.kvDtype });
   const history = [...promptIds];
   const tokens: number[] = [];
-  const result = (finishReason: FinishReason) => ({ tokens, finishReason, promptTokens: promptIds.length });
+  const choices: TokenChoice[] = [];
+  const result = (finishReason: FinishReason): GenerateTokensResult =>
+    ({ tokens, finishReason, promptTokens: promptIds.length, ...(choices.length ? { choices } : {}) });
   let logits: Tensor | undefined;
   try {
     if (maxTokens === 0) return result("length");
     logits = await prefill(model, promptIds, cache, chunk, opts.signal);
     while (logits) {
       if (opts.signal?.aborted) return result("abort");
-      const token = await sample(logits, history);
+      const choice = await choose(logits, opts.sample, history);
+      const token = choice.token;
       logits.dispose();
       logits = undefined;
       if (eos.has(token)) return result("stop");
       tokens.push(token);
+      if (choice.logprob !== undefined) choices.push(choice);
       history.push(token);
       if (opts.onToken?.(token, tokens.length - 1) === false) return result("stop");
       if (tokens.length >= maxTokens || (context !== undefined && cache[0].offset + 1 >= context)) return result("length");

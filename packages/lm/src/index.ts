@@ -1,8 +1,8 @@
 // @tessera/lm: LLM text generation on Tessera.
 export { KVCache, RotatingKVCache } from "./cache.js";
 export type { CacheView, KVCacheOptions, LayerCache } from "./cache.js";
-export { generateTokens, greedy } from "./generate.js";
-export type { FinishReason, GenerateTokensOptions, GenerateTokensResult, Sampler } from "./generate.js";
+export { generateTokens } from "./generate.js";
+export type { FinishReason, GenerateTokensOptions, GenerateTokensResult, Sampler, TokenChoice } from "./generate.js";
 export { buildModel, loadModelFromFolder } from "./load.js";
 export type { BuildModelOptions, LoadModelOptions, LoadedModel } from "./load.js";
 export { SUPPORTED_MODEL_TYPES, modelFromConfig } from "./models/registry.js";

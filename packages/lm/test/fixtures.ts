@@ -32,8 +32,7 @@ export function relError(a: Float32Array, e: Float32Array): number {
 
 /** A greedy sampler that records each step's logits. */
 export function recordingGreedy(out: Float32Array[]): Sampler {
-  return async (logits) => {
-    const v = (await logits.data()) as Float32Array;
+  return (v) => {
     out.push(Float32Array.from(v));
     let best = 0;
     for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
