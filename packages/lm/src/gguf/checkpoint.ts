@@ -3,7 +3,7 @@
 // under HF keys. Quantized tensors stay the file's ggml blocks (uint8 [rows, rowBytes], viewing the
 // mapped file) and are listed in `ggmlTypes` by module path, for nn.useGgmlWeights.
 import { Tensor, io, subtract, take } from "@tessera/core";
-import { ggufConfig, llama3RopeScaling } from "./config.js";
+import { GGUF_ARCHITECTURES, ggufConfig, llama3RopeScaling } from "./config.js";
 import type { HfConfig } from "./config.js";
 import { GgufMetadata } from "./metadata.js";
 import { hfTensor, unpermuteRows } from "./names.js";
@@ -57,6 +57,7 @@ export function readGgufCheckpoint(path: string): GgufCheckpoint {
   try {
     const meta: GgufMetadata = new GgufMetadata(g.metadata, g.metadataTypes, path);
     const arch = meta.str("general.architecture");
+    if (!GGUF_ARCHITECTURES.includes(arch)) meta.fail(`GGUF architecture '${arch}' is not supported (supported: ${GGUF_ARCHITECTURES.join(", ")})`);
     const names = new Set(g.tensors.map((t) => t.name));
     if (!names.has("token_embd.weight")) meta.fail("no token_embd.weight tensor");
     const vocabSize = g.info("token_embd.weight").shape[0];

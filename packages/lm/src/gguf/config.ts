@@ -120,7 +120,11 @@ export function ggufConfig(inp: ConfigInputs): HfConfig {
     cfg.hidden_act = "silu";
     cfg.mlp_bias = inp.tensors.has("blk.0.ffn_up.bias");
   }
-  if (arch === "qwen2") cfg.use_sliding_window = false;
+  if (arch === "qwen2") {
+    // Qwen 2 always has q/k/v biases and never an o_proj one: its config has no attention_bias.
+    delete cfg.attention_bias;
+    cfg.use_sliding_window = false;
+  }
   const ids = { bos_token_id: "bos_token_id", eos_token_id: "eos_token_id", pad_token_id: "padding_token_id" };
   for (const [hf, g] of Object.entries(ids)) {
     const v = meta.optInt(`tokenizer.ggml.${g}`);
@@ -131,13 +135,13 @@ export function ggufConfig(inp: ConfigInputs): HfConfig {
 
 /**
  * HF's llama3 rope_scaling from the per-frequency divisors llama.cpp's converter stores as
- * rope_freqs.weight (Llama 3.1+): the factor is the largest divisor; low/high frequency factors and
- * the original context are those of the published models (1, 4, 8192), checked against every
- * stored value. Throws when no such set reproduces the tensor.
+ * rope_freqs.weight (Llama 3.1+): the factor is the largest divisor, the low/high frequency factors
+ * those of the published models (1, 4), the original context the first power of two (8192 first)
+ * that reproduces every stored value. Throws when none does.
  */
 export function llama3RopeScaling(factors: Float32Array, base: number, headDim: number, source: string): HfConfig {
   const factor = float32Max(factors);
-  for (const orig of [8192, 4096, 16384, 32768]) {
+  for (const orig of [8192, ...Array.from({ length: 17 }, (_, k) => 2 ** (k + 4))]) {
     const cand = { rope_type: "llama3", factor, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: orig };
     if (llama3Factors(cand, base, headDim).every((f, i) => Math.abs(f - factors[i]) <= 1e-5 * Math.abs(f))) return cand;
   }
