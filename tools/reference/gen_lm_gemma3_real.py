@@ -6,10 +6,13 @@ Tokenization: `Llama.tokenize(text, add_bos, special=True)` (control tokens in t
 as Hugging Face tokenizers match special added tokens), with and without BOS.
 Greedy: the prompt tokenized with BOS, then argmax of the last logits 32 times (llama.cpp's own
 logits, float32 from its quantized kernels); the margin between the best and second-best logit at
-each step is recorded too, so a divergence can be told from a near-tie.
+each step is recorded too, so a divergence can be told from a near-tie, and the best 8 logits of each step.
 
     pip install llama-cpp-python==0.3.36      # builds llama.cpp (CMAKE_ARGS="-DGGML_NATIVE=ON")
     python3 tools/reference/gen_lm_gemma3_real.py [path/to/gemma-3-270m-q4_k_m.gguf]
+
+Float check: transformers (GGUF loaded and dequantized to float32) on a prompt of more than 128
+tokens, the last position's best logits.
 
 Writes test/fixtures/lm/gemma3_real.json.
 """
@@ -25,6 +28,16 @@ from common import ROOT, write_fixture
 GGUF = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
     ROOT, ".cache", "weights", "gemma-3-270m-q4_k_m", "gemma-3-270m-q4_k_m.gguf")
 STEPS = 32
+FLOAT_TOP = 32
+LONG_PROMPT = ("The history of the printing press begins in the fifteenth century, when Johannes Gutenberg "
+    "combined movable metal type, oil-based ink and a wooden press adapted from those used for wine. "
+    "Before him, books were copied by hand or printed from carved wooden blocks, which made them rare "
+    "and expensive. Within fifty years presses had spread to more than two hundred cities across "
+    "Europe, and millions of books had been printed: Bibles, grammars, almanacs, pamphlets and maps. "
+    "Scholars could compare identical copies, errors could be corrected in later editions, and new "
+    "ideas travelled faster than ever before. Historians still argue about how much the press caused "
+    "the Reformation and the scientific revolution, but few doubt that it changed")
+TOP = 8  # logits of the best TOP tokens at each step
 
 PROMPTS = [
     "The capital of France is",
@@ -67,6 +80,27 @@ STRINGS = [
 ]
 
 
+
+def last_logits(llm):
+    """The logits of the last evaluated token (llama-cpp-python keeps llm.scores only with logits_all)."""
+    import llama_cpp
+    ptr = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+    return np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).astype(np.float32)
+
+
+def float_logits(ids):
+    """transformers' Gemma3ForCausalLM on the file dequantized to float32 (its own GGUF reader and
+    name/norm mapping): the last position's best FLOAT_TOP logits for a prompt of more than 128
+    tokens (long enough that ggufMatmul takes its exact float path)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    model = AutoModelForCausalLM.from_pretrained(os.path.dirname(GGUF), gguf_file=os.path.basename(GGUF), dtype=torch.float32).eval()
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0, -1].numpy()
+    top = np.argsort(logits)[::-1][:FLOAT_TOP]
+    lse = float(np.log(np.sum(np.exp(logits.astype(np.float64) - logits.max()))) + logits.max())
+    return {"promptIds": ids, "ids": [int(i) for i in top], "logits": [round(float(logits[i]), 5) for i in top], "logsumexp": round(lse, 5)}
+
 def main():
     print("llama-cpp-python", llama_cpp.__version__)
     vocab = Llama(model_path=GGUF, vocab_only=True, verbose=False)
@@ -78,6 +112,7 @@ def main():
             "ids": vocab.tokenize(b, add_bos=False, special=True),
             "idsBos": vocab.tokenize(b, add_bos=True, special=True),
         })
+    vocab_tokens = vocab.tokenize(LONG_PROMPT.encode("utf-8"), add_bos=True, special=True)
     del vocab
 
     llm = Llama(model_path=GGUF, n_ctx=512, n_threads=2, n_threads_batch=2, n_batch=512, seed=0, verbose=False)
@@ -86,23 +121,26 @@ def main():
         prompt = llm.tokenize(p.encode("utf-8"), add_bos=True, special=True)
         llm.reset()
         llm.eval(prompt)
-        tokens, margins = [], []
+        tokens, margins, tops = [], [], []
         for _ in range(STEPS):
-            logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
-            top2 = np.argsort(logits)[-2:]
-            nxt = int(top2[1])
+            logits = last_logits(llm)
+            top = np.argsort(logits)[::-1][:TOP]
+            nxt = int(top[0])
             tokens.append(nxt)
-            margins.append(round(float(logits[top2[1]] - logits[top2[0]]), 4))
+            margins.append(round(float(logits[top[0]] - logits[top[1]]), 4))
+            tops.append({"ids": [int(i) for i in top], "logits": [round(float(logits[i]), 4) for i in top]})
             llm.eval([nxt])
         text = llm.detokenize(tokens).decode("utf-8", errors="replace")
         print(repr(p), "->", repr(text))
-        greedy.append({"prompt": p, "promptIds": prompt, "tokens": tokens, "margins": margins, "text": text})
+        greedy.append({"prompt": p, "promptIds": prompt, "tokens": tokens, "margins": margins, "top": tops, "text": text})
 
+    float_ref = float_logits(vocab_tokens)
     write_fixture("lm/gemma3_real.json", {
         "about": "llama.cpp (llama-cpp-python %s) on gemma-3-270m-q4_k_m.gguf (sha256 a5fd3b62...6818); "
                  "tools/reference/gen_lm_gemma3_real.py" % llama_cpp.__version__,
         "tokenize": tokenize,
         "greedy": greedy,
+        "float": float_ref,
     })
 
 

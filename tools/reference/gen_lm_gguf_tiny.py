@@ -45,6 +45,13 @@ convert_hf_to_gguf.main()
 """
 
 
+
+def last_logits(llm):
+    """The logits of the last evaluated token (llama-cpp-python keeps llm.scores only with logits_all)."""
+    import llama_cpp
+    ptr = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+    return np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).astype(np.float32)
+
 def llama_cpp_dir(sdist, work):
     with tarfile.open(sdist) as t:
         t.extractall(work, filter="data")
@@ -85,7 +92,7 @@ def greedy(path, prompt):
     llm.eval(prompt)
     tokens, margins = [], []
     for _ in range(STEPS):
-        logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
+        logits = last_logits(llm)
         top2 = np.argsort(logits)[-2:]
         tokens.append(int(top2[1]))
         margins.append(round(float(logits[top2[1]] - logits[top2[0]]), 5))
