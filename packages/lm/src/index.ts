@@ -7,5 +7,5 @@ export { buildModel, loadModelFromFolder } from "./load.js";
 export type { BuildModelOptions, LoadModelOptions, LoadedModel } from "./load.js";
 export { SUPPORTED_MODEL_TYPES, modelFromConfig } from "./models/registry.js";
 export type { Config, ForwardOptions, LanguageModel } from "./models/base.js";
-export { GGUF_ARCHITECTURES, readGgufCheckpoint } from "./gguf/index.js";
-export type { GgufCheckpoint } from "./gguf/index.js";
+export { GGUF_ARCHITECTURES, loadModelFromGguf, readGgufCheckpoint } from "./gguf/index.js";
+export type { GgufCheckpoint, LoadedGguf } from "./gguf/index.js";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { abs, io, max, subtract } from "@tessera/core";
 import { fixturesDir, loadFixture } from "../../../test/helpers/reference.js";
-import { buildModel, generateTokens, readGgufCheckpoint } from "../src/index.js";
+import { generateTokens, loadModelFromGguf, readGgufCheckpoint } from "../src/index.js";
 
 interface TinyRef {
   files: Record<string, { arch: string; type: string; prompt: number[]; tokens: number[]; margins: number[] }>;
@@ -44,9 +44,8 @@ describe("tiny GGUF checkpoints", () => {
   const TIE = 0.1;
   for (const [name, r] of Object.entries(ref.files)) {
     it(`${name}: greedy tokens equal llama.cpp's up to near-ties`, async () => {
-      const ck = readGgufCheckpoint(file(name));
-      if (r.type !== "F16") expect(ck.ggmlTypes.size).toBeGreaterThan(0);
-      const model = buildModel(ck.config, ck.weights, { source: name, ggmlTypes: ck.ggmlTypes, dtype: "float32" });
+      const { model, checkpoint } = loadModelFromGguf(file(name));
+      if (r.type !== "F16") expect(checkpoint.ggmlTypes.size).toBeGreaterThan(0);
       const first = r.margins.findIndex((m) => m < TIE);
       const upTo = first < 0 ? r.tokens.length : first;
       const free = await generateTokens(model, r.prompt, { maxTokens: upTo });
