@@ -2,13 +2,13 @@
 // (q8_rows.h, blocks of 32), after llama.cpp's ggml_vec_dot_q{4_1,5_0,5_1}_q8_{0,1}, in the form of
 // gguf_q8_dot.h's kernels (same Act rows, same call from rows_dot).
 //
-// Q5_0 (d * (q - 16)) is made signed as llama.cpp does: the fifth bits spread to bytes, and where
-// a bit is clear the byte gets 0xF0 (nibble - 16 as int8); then |w| meets y * sign(w) as in Q8_0.
-// Q4_1 / Q5_1 (d * q + m) keep q unsigned for _mm256_maddubs_epi16; the m term is m * d_y * sum(q_y)
-// over the block (the activations' precomputed 32-value sums), so it sees the same rounded x.
+// Q5_0 (d * (q - 16)) reads its blocks in pairs as Q4_0 does (rows_q5_0). Q4_1 / Q5_1
+// (d * q + m) keep q unsigned for _mm256_maddubs_epi16; the m term is m * d_y * sum(q_y) over the
+// block (the activations' precomputed 32-value sums), so it sees the same rounded x.
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "backend/cpu/gguf_q8_dot.h"
 
@@ -36,19 +36,6 @@ Q8_INLINE __m256i nibbles32(const uint8_t* p) {
   return low4(_mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1));
 }
 
-// Q5_0 block i (22 bytes): d (f16), 32 fifth bits, 16 bytes of low nibbles; value d * (q - 16).
-template <int MR>
-Q8_INLINE void block_q5_0(const uint8_t* b, int64_t i, const Act<MR>& x, __m256* acc, __m128*) {
-  const float dw = gguf::f16_at(b);
-  const __m256i q = _mm256_or_si256(nibbles32(b + 6), _mm256_andnot_si256(bits_to_bytes(b + 2), _mm256_set1_epi8(int8_t(0xF0))));
-  const __m256i aq = _mm256_sign_epi8(q, q);
-  for (int m = 0; m < MR; ++m) {
-    // int16 pair sums of at most 2 * 16 * 127: no saturation.
-    const __m256i p = mul_sum_u8i8(aq, _mm256_sign_epi8(load32(x.q[m] + 32 * i), q));
-    acc[m] = _mm256_fmadd_ps(_mm256_set1_ps(dw * x.d[m][i]), _mm256_cvtepi32_ps(p), acc[m]);
-  }
-}
-
 // Q4_1 (20 bytes: d, m, 16 bytes of nibbles) and Q5_1 (24 bytes: d, m, 32 fifth bits, nibbles)
 // block i: value d * q + m with q unsigned. The m term goes into corr (subtracted by rows_dot).
 template <int MR, bool FIVE>
@@ -61,6 +48,74 @@ Q8_INLINE void block_q45_1(const uint8_t* b, int64_t i, const Act<MR>& x, __m256
     const __m256i p = mul_sum_u8i8(q, load32(x.q[m] + 32 * i));
     acc[m] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dy), _mm256_cvtepi32_ps(p), acc[m]);
     corr[m] = _mm_sub_ss(corr[m], _mm_set_ss(mw * dy * float(x.s32[m][i])));
+  }
+}
+
+// Q5_0 rows, blocks read in pairs as rows_q4_0 reads Q4_0 (activations reordered by
+// interleave_pairs; a per-row pass turns the gathered scales into products with the activation
+// scales and sums the offset): q = nibble | fifth bit << 4 stays unsigned (0..31) for
+// _mm256_maddubs_epi16 and the -16 goes through the activations' 32-value sums. The two blocks'
+// fifth bits for elements 0..15 (low nibbles) and 16..31 (high nibbles) are regrouped into one
+// 32-bit word each, spread to bytes like the nibbles they extend. Measured on a 4096 x 4096
+// mat-vec, 2 threads: 1.13 ms, against 1.39 ms for llama.cpp's per-block form (signed q via
+// andnot, sign trick) in rows_dot and 0.71 ms for Q4_0 (18 of Q5_0's 22 bytes per block).
+template <int MR>
+void rows_q5_0(const uint8_t* w, int64_t row_bytes, int64_t nb, const Rows& xr, int64_t m0, int64_t n0, int64_t n1,
+               float* out, int64_t ldo) {
+  const Act<MR> x(xr, m0);
+  const int64_t ld = (nb + 7) & ~int64_t(7);
+  float local[MR * 512];
+  std::vector<float> heap(ld > 512 ? size_t(MR * ld) : 0);
+  float* sc = ld > 512 ? heap.data() : local;
+  const __m256i ones = _mm256_set1_epi16(1), five = _mm256_set1_epi8(0x10);
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint8_t* row = w + n * row_bytes;
+    __m256 corr[MR];
+    float corr1[MR];
+    for (int m = 0; m < MR; ++m) corr[m] = _mm256_setzero_ps(), corr1[m] = 0;
+    int64_t i = 0;
+    for (; i + 8 <= nb; i += 8) {
+      const __m256 dw = halves8(row + 22 * i, 22);
+      for (int m = 0; m < MR; ++m) {
+        const __m256 s = _mm256_mul_ps(dw, _mm256_loadu_ps(x.d[m] + i));
+        _mm256_storeu_ps(sc + m * ld + i, s);
+        corr[m] = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(load16(x.s32[m] + i))), corr[m]);
+      }
+    }
+    for (; i < nb; ++i)
+      for (int m = 0; m < MR; ++m) sc[m * ld + i] = gguf::f16_at(row + 22 * i) * x.d[m][i], corr1[m] += sc[m * ld + i] * x.s32[m][i];
+    __m256 acc[MR], acc1[MR];
+    for (int m = 0; m < MR; ++m) acc[m] = acc1[m] = _mm256_setzero_ps();
+    auto pair = [&](int64_t j, __m256* a) __attribute__((always_inline)) {
+      const uint8_t* b = row + 44 * j;
+      uint32_t h0, h1;
+      std::memcpy(&h0, b + 2, 4), std::memcpy(&h1, b + 24, 4);
+      const uint32_t wl = (h0 & 0xFFFF) | (h1 << 16), wh = (h0 >> 16) | (h1 & 0xFFFF0000u);
+      const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(load16(b + 6)), load16(b + 28), 1);
+      const __m256i lo = _mm256_or_si256(low4(v), _mm256_and_si256(bits_to_bytes(reinterpret_cast<const uint8_t*>(&wl)), five));
+      const __m256i hi = _mm256_or_si256(high4(v), _mm256_and_si256(bits_to_bytes(reinterpret_cast<const uint8_t*>(&wh)), five));
+      for (int m = 0; m < MR; ++m) {
+        const int8_t* y = x.q[m] + 64 * j;
+        // int16 lanes: two pair sums of at most 2 * 31 * 127 each, no overflow.
+        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, load32(y)), _mm256_maddubs_epi16(hi, load32(y + 32)));
+        const float* s = sc + m * ld + 2 * j;
+        const __m256 f = _mm256_set_m128(_mm_broadcast_ss(s + 1), _mm_broadcast_ss(s));
+        a[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), f, a[m]);
+      }
+    };
+    const int64_t pairs = nb / 2;
+    int64_t j = 0;
+    for (; j + 2 <= pairs; j += 2) prefetch(row + 44 * j), prefetch(row + 44 * j + 64), pair(j, acc), pair(j + 1, acc1);
+    if (j < pairs) pair(j, acc);
+    if (nb % 2) {  // the last block alone, activations in natural order
+      const uint8_t* b = row + 22 * (nb - 1);
+      const __m256i q = _mm256_or_si256(nibbles32(b + 6), _mm256_and_si256(bits_to_bytes(b + 2), five));
+      for (int m = 0; m < MR; ++m)
+        acc[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mul_sum_u8i8(q, load32(x.q[m] + 32 * (nb - 1)))),
+                                 _mm256_set1_ps(sc[m * ld + nb - 1]), acc[m]);
+    }
+    for (int m = 0; m < MR; ++m)
+      out[(m0 + m) * ldo + n] = simd::hsum(_mm256_add_ps(acc[m], acc1[m])) - 16.0f * (simd::hsum(corr[m]) + corr1[m]);
   }
 }
 

@@ -60,7 +60,7 @@ void q8_tile(GgmlType t, const Problem& P, const q8::Rows& x, int64_t m0, int64_
     case GgmlType::Q4_0: q8::rows_q4_0<MR>(P.w, P.row_bytes, nb, x, m0, n0, n1, P.Y, P.N); break;
     case GgmlType::Q8_0: run([](auto... a) __attribute__((always_inline)) { q8::block_q8_0<MR>(a...); }); break;
     case GgmlType::Q4_1: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_1<MR, false>(a...); }); break;
-    case GgmlType::Q5_0: run([](auto... a) __attribute__((always_inline)) { q8::block_q5_0<MR>(a...); }); break;
+    case GgmlType::Q5_0: q8::rows_q5_0<MR>(P.w, P.row_bytes, nb, x, m0, n0, n1, P.Y, P.N); break;
     case GgmlType::Q5_1: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_1<MR, true>(a...); }); break;
     case GgmlType::Q4_K: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_k<MR, false>(a...); }); break;
     case GgmlType::Q5_K: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_k<MR, true>(a...); }); break;
@@ -127,7 +127,7 @@ void GgufMatmul::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx
     // Activations quantized to int8 once, integer dot products per block (llama.cpp's scheme).
     q8::Rows xq;
     q8::quantize_rows(P.X, P.M, P.K, q8_block_of(type_), xq, ctx.pool);
-    if (type_ == GgmlType::Q4_0) q8::interleave_pairs(xq);
+    if (type_ == GgmlType::Q4_0 || type_ == GgmlType::Q5_0) q8::interleave_pairs(xq);
     ctx.pool.parallel_for_dynamic(P.N, 8, [&](int64_t n0, int64_t n1) { q8_rows(type_, P, xq, n0, n1); });
 #endif
   } else if (P.M <= kMatVecRows) {
