@@ -6,6 +6,8 @@ as llama.cpp users make them, and llama.cpp's greedy tokens on each, for package
   its pre-tokenizer is declared "gpt-2" (the BPE regex it was trained with is GPT-2's ByteLevel one).
 - Q8_0, Q4_0, Q4_K_M: the built package's llama_model_quantize on the F16 file (tensors whose rows
   are not whole 256-blocks fall back as llama.cpp decides).
+- Tokenization: llama.cpp's of gen_lm_gemma3_real.py's strings on the F16 files (byte-level BPE
+  vocabularies, tokenizer.ggml.model "gpt2"), with special tokens parsed.
 - Reference: llama-cpp-python on each file, 2 threads: the fixture's prompt ids (with BOS as the
   tiny reference has it), then STEPS greedy tokens (argmax of llama.cpp's logits) and the top-1/top-2
   margin at each step.
@@ -100,11 +102,18 @@ def greedy(path, prompt):
     return tokens, margins
 
 
+def tokenize(path):
+    from llama_cpp import Llama
+    from gen_lm_gemma3_real import STRINGS
+    vocab = Llama(model_path=path, vocab_only=True, verbose=False)
+    return [{"text": t, "ids": vocab.tokenize(t.encode("utf-8"), add_bos=False, special=True)} for t in STRINGS]
+
+
 def main():
     import llama_cpp
     os.makedirs(OUT, exist_ok=True)
     ref = {"about": f"llama.cpp (llama-cpp-python {llama_cpp.__version__}) greedy tokens on GGUF files of the tiny "
-                    "checkpoints; tools/reference/gen_lm_gguf_tiny.py", "files": {}}
+                    "checkpoints; tools/reference/gen_lm_gguf_tiny.py", "files": {}, "tokenize": {}}
     with tempfile.TemporaryDirectory() as work:
         llama_cpp_src = llama_cpp_dir(sys.argv[1], work)
         for arch in ARCHS:
@@ -113,6 +122,7 @@ def main():
             files = {"F16": convert(llama_cpp_src, arch, work)}
             for name, ftype in QUANTS.items():
                 files[name] = quantize(files["F16"], arch, name, ftype)
+            ref["tokenize"][os.path.basename(files["F16"])] = tokenize(files["F16"])
             for name, path in files.items():
                 tokens, margins = greedy(path, prompt)
                 print(arch, name, os.path.getsize(path), tokens, min(margins))

@@ -5,12 +5,14 @@
 // (up to near-ties).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Tokenizer } from "@huggingface/tokenizers";
 import { describe, expect, it } from "vitest";
 import { abs, io, max, subtract } from "@tessera/core";
 import { fixturesDir, loadFixture } from "../../../test/helpers/reference.js";
 import { generateTokens, loadModelFromGguf, readGgufCheckpoint } from "../src/index.js";
 
 interface TinyRef {
+  tokenize: Record<string, { text: string; ids: number[] }[]>;
   files: Record<string, { arch: string; type: string; prompt: number[]; tokens: number[]; margins: number[] }>;
 }
 
@@ -33,6 +35,16 @@ describe("tiny GGUF checkpoints", () => {
       const hfConfig = JSON.parse(readFileSync(join(fixturesDir, "lm", r.arch, "config.json"), "utf8")) as Record<string, unknown>;
       for (const k of ["model_type", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim", "rms_norm_eps", "vocab_size", "tie_word_embeddings"])
         expect(ck.config[k], k).toEqual(hfConfig[k]);
+    });
+  }
+
+  for (const [name, cases] of Object.entries(ref.tokenize)) {
+    it(`${name}: the byte-level BPE tokenizer built from the vocabulary tokenizes as llama.cpp does`, () => {
+      const ck = readGgufCheckpoint(file(name));
+      expect(ck.tokenizerJson.model.type).toBe("BPE");
+      const tok = new Tokenizer(ck.tokenizerJson, ck.tokenizerConfig);
+      const bad = cases.filter((c) => JSON.stringify(tok.encode(c.text, { add_special_tokens: false }).ids) !== JSON.stringify(c.ids));
+      expect(bad.map((c) => `${JSON.stringify(c.text)}: ${JSON.stringify(tok.encode(c.text, { add_special_tokens: false }).ids)} vs ${JSON.stringify(c.ids)}`)).toEqual([]);
     });
   }
 
