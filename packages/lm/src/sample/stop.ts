@@ -1,5 +1,5 @@
 // Stop strings while streaming: text is let out only once it cannot be the start of a stop string,
-// and generation stops at the first complete one (which is not part of the output, as OpenAI's `stop`).
+// and generation stops at the first one to complete (which is not part of the output, as OpenAI's `stop`).
 
 /** What {@link StopMatcher.push} returns. */
 export interface StopResult {
@@ -33,20 +33,22 @@ export class StopMatcher {
   push(chunk: string): StopResult {
     if (this.stopped !== undefined) return { text: "", stop: this.stopped };
     const buf = this.held + chunk;
-    // The earliest complete stop string wins (the longest one on ties at the same position).
-    let at = -1;
+    // The stop string that completes first wins (the longest on ties), as if text came one character
+    // at a time: so the result never depends on how the text was chunked.
+    let end = Infinity;
     let which: string | undefined;
     for (const s of this.stops) {
       const i = buf.indexOf(s);
-      if (i >= 0 && (at < 0 || i < at || (i === at && s.length > (which as string).length))) {
-        at = i;
+      const e = i + s.length;
+      if (i >= 0 && (e < end || (e === end && s.length > (which as string).length))) {
+        end = e;
         which = s;
       }
     }
     if (which !== undefined) {
       this.stopped = which;
       this.held = "";
-      return { text: buf.slice(0, at), stop: which };
+      return { text: buf.slice(0, end - which.length), stop: which };
     }
     const keep = this.partialSuffix(buf);
     this.held = buf.slice(buf.length - keep);
