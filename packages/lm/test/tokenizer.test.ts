@@ -101,3 +101,19 @@ describe("Tokenizer errors", () => {
     expect(uni.decode([])).toBe("");
   });
 });
+
+describe("Tokenizer.tokenBytes", () => {
+  it.each([...REAL_TOKENIZERS, "unigram_tiny" as const])("%s: the bytes of the tokens concatenate to the decoded text", (name) => {
+    const t = loadTokenizer(name);
+    const dec = new TextDecoder("utf-8", { ignoreBOM: true });
+    for (const s of fx.strings) {
+      const ids = t.encode(s, { addSpecialTokens: false });
+      if (ids.length === 0) continue;
+      // A leading space the decoder drops for the first token (SentencePiece) is the one allowed difference.
+      const bytes = ids.flatMap((id) => [...t.tokenBytes(id)]);
+      const text = dec.decode(Uint8Array.from(bytes));
+      const ref = t.decode(ids);
+      expect(text === ref || text === " " + ref, `${JSON.stringify(s)}: ${JSON.stringify(text)} vs ${JSON.stringify(ref)}`).toBe(true);
+    }
+  });
+});

@@ -2,6 +2,7 @@
 // Unigram, WordPiece) run by @huggingface/tokenizers, plus the special tokens a language model needs:
 // BOS, the end-of-sequence set (tokenizer_config + generation_config), the chat template source.
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
+import { tokenBytesFunction } from "./bytes.js";
 import { readTokenizerFolder, specialTokenContent } from "./config.js";
 import type { NamedChatTemplate, TokenizerConfigJson, TokenizerFiles, TokenizerJson } from "./config.js";
 
@@ -76,6 +77,9 @@ export class Tokenizer {
 
   private readonly hf: HfTokenizer;
   private readonly vocab: readonly (string | undefined)[];
+  /** Added tokens' contents by id. */
+  private readonly addedContent: ReadonlyMap<number, string>;
+  private readonly bytesOf: (token: string) => Uint8Array;
 
   private constructor(json: TokenizerJson, files: TokenizerFiles) {
     validateJson(json);
@@ -88,6 +92,8 @@ export class Tokenizer {
     this.vocab = (this.hf.model as unknown as { vocab: (string | undefined)[] }).vocab;
     this.vocabSize = this.vocab.length;
     this.specialTokenIds = new Set(added.filter((t) => t.special).map((t) => t.id));
+    this.addedContent = new Map(added.map((t) => [t.id, t.content]));
+    this.bytesOf = tokenBytesFunction(json.decoder);
 
     const id = (name: string, text: string | undefined): number | undefined => {
       if (text === undefined) return undefined;
@@ -151,6 +157,16 @@ export class Tokenizer {
   /** The id of a vocabulary entry or added token, if it exists. */
   tokenToId(token: string): number | undefined {
     return this.hf.token_to_id(token);
+  }
+
+  /**
+   * The UTF-8 bytes token `id` adds to the text when it is not the first token (byte-level and
+   * byte-fallback tokens may hold part of a character). Special tokens give their content.
+   */
+  tokenBytes(id: number): Uint8Array {
+    this.checkId(id);
+    if (this.specialTokenIds.has(id)) return new TextEncoder().encode(this.addedContent.get(id));
+    return this.bytesOf(this.addedContent.get(id) ?? (this.vocab[id] as string));
   }
 
   /** Whether an id is a special (control) token. */
