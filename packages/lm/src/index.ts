@@ -27,3 +27,8 @@ export type { Candidates } from "./sample/processors.js";
 export { StopMatcher } from "./sample/stop.js";
 export type { StopResult } from "./sample/stop.js";
 export { Prng } from "./sample/prng.js";
+
+// JSON-schema constrained decoding.
+export { compileJsonSchema } from "./grammar/schema.js";
+export type { JsonSchema, ValueNode, PropertyNode } from "./grammar/schema.js";
+export { JsonConstraint, TokenVocabulary } from "./grammar/constraint.js";
