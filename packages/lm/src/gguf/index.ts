@@ -4,6 +4,5 @@ export type { GgufCheckpoint } from "./checkpoint.js";
 export { GGUF_ARCHITECTURES, ggufConfig } from "./config.js";
 export type { HfConfig } from "./config.js";
 export { ggufTokenizer } from "./tokenizer.js";
-export type { AddedTokenJson, TokenizerConfigJson, TokenizerJson } from "./tokenizer.js";
 export { loadModelFromGguf } from "./load.js";
 export type { LoadedGguf } from "./load.js";

@@ -9,44 +9,8 @@
 // - "gpt2" (byte-level BPE): the file's merges, split by the regex of tokenizer.ggml.pre.
 // Control and unknown tokens (token_type 3, 2) are special added tokens and user-defined ones (4)
 // plain added tokens, all matched whole in the raw text, as llama.cpp does.
+import type { AddedTokenJson, TokenizerConfigJson, TokenizerJson } from "../tokenizer/config.js";
 import type { GgufMetadata } from "./metadata.js";
-
-/** tokenizer.json, as the `tokenizers` libraries read it. */
-export interface TokenizerJson {
-  version: "1.0";
-  truncation: null;
-  padding: null;
-  added_tokens: AddedTokenJson[];
-  normalizer: Record<string, unknown> | null;
-  pre_tokenizer: Record<string, unknown> | null;
-  post_processor: Record<string, unknown> | null;
-  decoder: Record<string, unknown> | null;
-  model: Record<string, unknown>;
-}
-
-export interface AddedTokenJson {
-  id: number;
-  content: string;
-  single_word: boolean;
-  lstrip: boolean;
-  rstrip: boolean;
-  normalized: boolean;
-  special: boolean;
-}
-
-/** The tokenizer_config.json fields a GGUF file determines. */
-export interface TokenizerConfigJson {
-  tokenizer_class: string;
-  bos_token: string | null;
-  eos_token: string | null;
-  unk_token: string | null;
-  pad_token: string | null;
-  add_bos_token: boolean;
-  add_eos_token: boolean;
-  /** From tokenizer.chat_template; absent when the file has none. */
-  chat_template?: string;
-  model_max_length?: number;
-}
 
 // llama.cpp's token types (llama_token_type).
 const UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4;
@@ -125,7 +89,7 @@ type Json = Record<string, unknown>;
 
 /** The pieces of tokenizer.json that differ between vocabulary kinds. */
 interface Parts {
-  model: Json;
+  model: TokenizerJson["model"];
   normalizer: Json | null;
   pre_tokenizer: Json | null;
   decoder: Json;
