@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tc from "@tessera/core";
 import { fixturesDir } from "../../../test/helpers/reference.js";
-import type { Sampler } from "../src/index.js";
+import type { GenerateSampler as Sampler } from "../src/index.js";
 
 interface Reference {
   model_type: string;
