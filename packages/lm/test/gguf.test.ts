@@ -10,6 +10,8 @@ import { readGgufCheckpoint } from "../src/index.js";
 import { llama3RopeScaling } from "../src/gguf/config.js";
 import { hfTensor, unpermuteRows } from "../src/gguf/names.js";
 import { mergesFromScores } from "../src/gguf/tokenizer.js";
+import { ggufBytes } from "./gguf-writer.js";
+import type { MetaValue } from "./gguf-writer.js";
 
 /** llama.cpp's LlamaModel.permute on row indices: reshape(h, 2, d/2).swapaxes(1, 2).reshape. */
 function llamaPermute(rows: number[], heads: number): number[] {
@@ -109,5 +111,54 @@ describe("bad files", () => {
     writeFileSync(shortData, b.subarray(0, b.length - 100));
     expect(() => readGgufCheckpoint(shortData)).toThrow(/short\.gguf.*tensor '.*' data/);
     expect(() => readGgufCheckpoint(join(dir, "missing.gguf"))).toThrow(/missing\.gguf/);
+  });
+
+  // A tiny llama-architecture file (2 heads of 4, vocabulary of 8) written here, then broken.
+  const TOKENS = ["<unk>", "<s>", "</s>", "▁", "a", "b", "▁a", "ab"];
+  const META: Record<string, MetaValue> = {
+    "general.architecture": "llama", "llama.embedding_length": 8, "llama.block_count": 1, "llama.feed_forward_length": 16,
+    "llama.attention.head_count": 2, "llama.attention.head_count_kv": 2, "llama.attention.layer_norm_rms_epsilon": { f32: 1e-5 },
+    "llama.context_length": 64, "tokenizer.ggml.model": "llama", "tokenizer.ggml.tokens": TOKENS,
+    "tokenizer.ggml.scores": { f32s: [0, 0, 0, -1, -2, -3, -4, -5] }, "tokenizer.ggml.token_type": [2, 3, 3, 1, 1, 1, 1, 1],
+    "tokenizer.ggml.bos_token_id": 1, "tokenizer.ggml.eos_token_id": 2, "tokenizer.ggml.unknown_token_id": 0,
+  };
+  const TENSORS: Record<string, { shape: number[]; data?: Float32Array }> = {
+    "token_embd.weight": { shape: [8, 8] }, "output_norm.weight": { shape: [8] },
+    "blk.0.attn_norm.weight": { shape: [8] }, "blk.0.ffn_norm.weight": { shape: [8] },
+    "blk.0.attn_q.weight": { shape: [8, 8], data: Float32Array.from({ length: 64 }, (_, i) => Math.floor(i / 8)) },
+    "blk.0.attn_k.weight": { shape: [8, 8] }, "blk.0.attn_v.weight": { shape: [8, 8] }, "blk.0.attn_output.weight": { shape: [8, 8] },
+    "blk.0.ffn_gate.weight": { shape: [16, 8] }, "blk.0.ffn_up.weight": { shape: [16, 8] }, "blk.0.ffn_down.weight": { shape: [8, 16] },
+  };
+  const write = (name: string, meta: Record<string, MetaValue>, tensors = TENSORS) => {
+    const p = join(dir, name);
+    writeFileSync(p, ggufBytes(meta, tensors));
+    return p;
+  };
+  const without = (key: string) => Object.fromEntries(Object.entries(META).filter(([k]) => k !== key));
+
+  it("reads a written llama file: config, permuted q rows undone, tokenizer with BOS", () => {
+    const ck = readGgufCheckpoint(write("tiny.gguf", META));
+    expect(ck.config).toMatchObject({ model_type: "llama", hidden_size: 8, head_dim: 4, rms_norm_eps: 1e-5, vocab_size: 8, tie_word_embeddings: true, rope_theta: 10000 });
+    // Row r of the file's q holds the value r; HF row order per head of 4 is file rows 0, 2, 1, 3.
+    const q = ck.weights.get("model.layers.0.self_attn.q_proj.weight")!.dataSync() as Float32Array;
+    expect(Array.from({ length: 8 }, (_, r) => q[r * 8])).toEqual([0, 2, 1, 3, 4, 6, 5, 7]);
+    expect(ck.tokenizerConfig).toMatchObject({ bos_token: "<s>", eos_token: "</s>", unk_token: "<unk>", add_bos_token: true });
+    expect(ck.tokenizerJson.model.merges).toEqual([["▁", "a"], ["a", "b"]]);
+    expect(ck.tokenizerJson.post_processor).toMatchObject({ type: "TemplateProcessing" });
+  });
+
+  it("names what is missing or unsupported", () => {
+    const cases: [string, Record<string, MetaValue>, RegExp, typeof TENSORS?][] = [
+      ["no-heads", without("llama.attention.head_count"), /no metadata 'llama\.attention\.head_count'/],
+      ["bad-eps", { ...META, "llama.attention.layer_norm_rms_epsilon": "small" }, /'llama\.attention\.layer_norm_rms_epsilon' must be a number, got "small"/],
+      ["bert-vocab", { ...META, "tokenizer.ggml.model": "bert" }, /tokenizer\.ggml\.model 'bert' is not supported \(supported: llama, gpt2\)/],
+      ["moe", { ...META, "llama.expert_count": 8 }, /mixture-of-experts GGUF files \(llama\.expert_count\) are not supported yet/],
+      ["bos-past", { ...META, "tokenizer.ggml.bos_token_id": 99 }, /tokenizer\.ggml\.bos_token_id 99 is past the vocabulary \(8 tokens\)/],
+      ["types", { ...META, "tokenizer.ggml.token_type": [1, 1] }, /tokenizer\.ggml\.token_type has 2 entries for 8 tokens/],
+      ["gpt2-pre", { ...META, "tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": "exotic", "tokenizer.ggml.merges": ["a b"] }, /tokenizer\.ggml\.pre 'exotic' is not supported/],
+      ["extra-tensor", META, /tensor 'blk\.0\.ffn_gate_exps\.weight' has no Hugging Face counterpart in a llama model/, { ...TENSORS, "blk.0.ffn_gate_exps.weight": { shape: [8] } }],
+      ["no-embd", META, /no token_embd\.weight tensor/, Object.fromEntries(Object.entries(TENSORS).filter(([k]) => k !== "token_embd.weight"))],
+    ];
+    for (const [name, meta, err, tensors] of cases) expect(() => readGgufCheckpoint(write(`${name}.gguf`, meta, tensors)), name).toThrow(new RegExp(`${name}\\.gguf: .*${err.source}`));
   });
 });
