@@ -62,6 +62,7 @@ ARCHS = {
     "qwen3_moe": ("Qwen3MoeConfig", "Qwen3MoeForCausalLM", dict(
         num_experts=4, num_experts_per_tok=2, moe_intermediate_size=64, norm_topk_prob=True, decoder_sparse_step=1,
         mlp_only_layers=[], tie_word_embeddings=False), 2),
+    "gemma": ("GemmaConfig", "GemmaForCausalLM", dict(num_key_value_heads=1), 2),
 }
 QUANTIZED = ["gemma3_text", "llama", "qwen3"]
 WITH_TOKENIZER = ["gemma3_text", "llama"]
