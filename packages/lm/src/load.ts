@@ -14,6 +14,8 @@ export interface LoadModelOptions {
    * half, as mlx-lm keeps them; an MLX-quantized model runs in its scales' dtype).
    */
   dtype?: "float32" | "float16" | "bfloat16";
+  /** Join q/k/v and gate/up projections into one matmul each (default true). */
+  fuse?: boolean;
 }
 
 export interface LoadedModel {
@@ -68,6 +70,7 @@ export function buildModel(config: Config, weights: Map<string, Tensor>, opts: B
     const dtype: DType = opts.dtype;
     model.apply((p) => (isFloating(p.dtype) && p.dtype !== dtype ? p.astype(dtype) : p));
   }
+  if (opts.fuse ?? true) model.fuse?.();
   return model;
 }
 
