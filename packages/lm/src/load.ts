@@ -61,7 +61,9 @@ export function buildModel(config: Config, weights: Map<string, Tensor>, opts: B
   const w = model.sanitize(weights);
   try {
     nn.quantizeFromConfig(model, config, w.keys());
-    if (opts.ggmlTypes?.size) nn.useGgmlWeights(model, opts.ggmlTypes, opts.dtype === "float32" ? "float32" : "float16");
+    // Block-quantized models compute in float32 unless asked otherwise, as llama.cpp does: Gemma's
+    // activations overflow float16.
+    if (opts.ggmlTypes?.size) nn.useGgmlWeights(model, opts.ggmlTypes, opts.dtype === "float16" ? "float16" : "float32");
     model.loadWeights(w);
   } catch (e) {
     fail(e);
