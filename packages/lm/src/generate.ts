@@ -3,7 +3,7 @@
 // pluggable function of the last position's logits (greedy by default). Each step's graph is built
 // inside tidy(), so its intermediates (and the cache views) are released before the next step and
 // the cache buffers can be written in place.
-import { Tensor, argmax, evaluate, tensor, tidy } from "@tessera/core";
+import { Tensor, argmax, astype, evaluate, tensor, tidy } from "@tessera/core";
 import type { DType } from "@tessera/core";
 import type { LayerCache } from "./cache.js";
 import type { LanguageModel } from "./models/base.js";
@@ -81,7 +81,7 @@ function checkOptions(model: LanguageModel, promptIds: readonly number[], opts: 
   const context = model.contextLength;
   if (context !== undefined && offset + promptIds.length >= context)
     throw new Error(`generateTokens: the prompt (${offset + promptIds.length} tokens${offset ? `, ${offset} of them cached` : ""}) does not fit the model's context of ${context} tokens`);
-  return { maxTokens, chunk, context };
+  return { maxTokens, chunk, context, offset };
 }
 
 /** Runs the prompt through the model in chunks; returns the last position's logits [vocab]. */
@@ -105,13 +105,25 @@ async function prefill(model: LanguageModel, ids: readonly number[], cache: Laye
   return undefined;
 }
 
+// One decoding step's logits [vocab] for `token` (a JS id, or an int32 [1, 1] tensor not yet read).
+function step(model: LanguageModel, token: number | Tensor, cache: LayerCache[]): Tensor {
+  return tidy(() => {
+    const ids = typeof token === "number" ? tensor([[token]], { dtype: "int32" }) : token;
+    return model.forward(ids, cache, { lastTokenOnly: true }).reshape([model.vocabSize]);
+  });
+}
+
 /**
  * Generates tokens after `promptIds`: greedy unless `sample` is given; stops at an `eosIds` token
  * ("stop"), after `maxTokens` or at the end of the context ("length"), or when `signal` aborts or
  * `onToken` returns false ("abort" / "stop").
+ *
+ * Greedy decoding with a fresh cache is pipelined: step t + 1's graph is built on step t's argmax
+ * (a tensor) while step t evaluates, so graph building costs no wall time; the one step built past
+ * the end is discarded with the cache.
  */
 export async function generateTokens(model: LanguageModel, promptIds: readonly number[], opts: GenerateTokensOptions = {}): Promise<GenerateTokensResult> {
-  const { maxTokens, chunk, context } = checkOptions(model, promptIds, opts);
+  const { maxTokens, chunk, context, offset } = checkOptions(model, promptIds, opts);
   const eos = new Set(opts.eosIds ?? []);
   const cache = opts.cache ?? model.makeCache({ dtype: opts.kvDtype });
   const history = [...promptIds];
@@ -119,28 +131,49 @@ export async function generateTokens(model: LanguageModel, promptIds: readonly n
   const choices: TokenChoice[] = [];
   const result = (finishReason: FinishReason): GenerateTokensResult =>
     ({ tokens, finishReason, promptTokens: promptIds.length, ...(choices.length ? { choices } : {}) });
-  let logits: Tensor | undefined;
+  // Takes one chosen token; says why generation ends, if it does.
+  const accept = (choice: TokenChoice): FinishReason | undefined => {
+    if (eos.has(choice.token)) return "stop";
+    tokens.push(choice.token);
+    if (choice.logprob !== undefined) choices.push(choice);
+    history.push(choice.token);
+    if (opts.onToken?.(choice.token, tokens.length - 1) === false) return "stop";
+    // The token just taken would sit at this position; the next one needs room after it.
+    const position = offset + promptIds.length + tokens.length - 1;
+    if (tokens.length >= maxTokens || (context !== undefined && position + 1 >= context)) return "length";
+    return opts.signal?.aborted ? "abort" : undefined;
+  };
+  let current: Tensor | undefined;
+  let ahead: Tensor | undefined;
   try {
     if (maxTokens === 0) return result("length");
-    logits = await prefill(model, promptIds, cache, chunk, opts.signal);
-    while (logits) {
-      if (opts.signal?.aborted) return result("abort");
-      const choice = await choose(logits, opts.sample, history);
-      const token = choice.token;
+    current = await prefill(model, promptIds, cache, chunk, opts.signal);
+    if (!current) return result("abort");
+    if (!opts.sample && !opts.cache) {
+      const logits = current;
+      current = tidy(() => astype(argmax(logits, -1), "int32").reshape([1, 1]));
       logits.dispose();
-      logits = undefined;
-      if (eos.has(token)) return result("stop");
-      tokens.push(token);
-      if (choice.logprob !== undefined) choices.push(choice);
-      history.push(token);
-      if (opts.onToken?.(token, tokens.length - 1) === false) return result("stop");
-      if (tokens.length >= maxTokens || (context !== undefined && cache[0].offset + 1 >= context)) return result("length");
-      logits = tidy(() => model.forward(tensor([[token]], { dtype: "int32" }), cache, { lastTokenOnly: true }).reshape([model.vocabSize]));
-      await evaluate(logits);
+      for (;;) {
+        const tok: Tensor = current;
+        const pending = tok.data();
+        ahead = tidy((): Tensor => astype(argmax(step(model, tok, cache), -1), "int32").reshape([1, 1]));
+        const done = accept({ token: Number((await pending)[0]) });
+        if (done) return result(done);
+        tok.dispose();
+        current = ahead;
+        ahead = undefined;
+      }
     }
-    return result("abort");
+    for (;;) {
+      const done = accept(await choose(current, opts.sample, history));
+      if (done) return result(done);
+      current.dispose();
+      current = step(model, tokens[tokens.length - 1], cache);
+      await evaluate(current);
+    }
   } finally {
-    logits?.dispose();
+    current?.dispose();
+    ahead?.dispose();
     if (!opts.cache) for (const c of cache) c.dispose();
   }
 }

@@ -7,7 +7,7 @@ import * as tc from "@tessera/core";
 import { generateTokens, loadModelFromFolder } from "../src/index.js";
 import { lmFixture, recordingGreedy, relError } from "./fixtures.js";
 
-const FLOAT_SETS = ["gemma3_text", "llama", "qwen2", "qwen3", "mistral", "gemma2", "phi3", "mixtral", "qwen3_moe"];
+const FLOAT_SETS = ["gemma3_text", "llama", "qwen2", "qwen3", "mistral", "gemma2", "phi3", "mixtral", "qwen3_moe", "gemma"];
 
 describe.each(FLOAT_SETS)("%s (transformers reference)", (name) => {
   const { dir, ref, promptLogits, stepLogits } = lmFixture(name);

@@ -2,8 +2,9 @@
 // (sliding-window) and global layers with their own rope bases, RMSNorms that scale by (1 + weight)
 // in float32, q/k norms per head, query_pre_attn_scalar, norms before and after attention and MLP,
 // embeddings times sqrt(hidden), GELU (tanh) MLP, logits from the tied token table. gemma2.ts reuses
-// these blocks (no q/k norms, soft-capped logits).
-import { Tensor, add, astype, divide, fast, multiply, nn, scalar, tanh, zeros } from "@tessera/core";
+// these blocks (no q/k norms, soft-capped logits), gemma.ts too (Llama's two norms per block).
+import { Tensor, add, astype, divide, fast, multiply, nn, scalar, split, tanh, zeros } from "@tessera/core";
+import { fuseProjections, splitOutputs } from "./fuse.js";
 import type { DType } from "@tessera/core";
 import type { KVCacheOptions, LayerCache } from "../cache.js";
 import {
@@ -29,6 +30,10 @@ export interface GemmaArgs {
   ropeGlobal: RopeConfig;
   ropeLocal: RopeConfig;
   qkNorm: boolean;
+  /** Norms after attention and around the MLP (Gemma 2 and 3); Gemma 1 has Llama's two. */
+  sandwichNorms: boolean;
+  /** hidden_activation: GELU's tanh approximation (gelu_pytorch_tanh), or exact ("gelu"). */
+  exactGelu: boolean;
   attnLogitSoftcapping?: number;
   finalLogitSoftcapping?: number;
 }
@@ -43,13 +48,16 @@ export function gemmaArgs(config: Config, source: string, pattern: (i: number) =
   if (numAttentionHeads % numKeyValueHeads) throw new Error(`${source}: num_attention_heads (${numAttentionHeads}) must be a multiple of num_key_value_heads (${numKeyValueHeads})`);
   const headDim = r.headDim(hiddenSize, numAttentionHeads);
   const layerTypes = r.layerTypes(numHiddenLayers) ?? Array.from({ length: numHiddenLayers }, (_, i) => pattern(i));
+  const act = r.str("hidden_activation", "gelu_pytorch_tanh");
+  if (!["gelu_pytorch_tanh", "gelu_new", "gelu_tanh", "gelu"].includes(act))
+    throw new Error(`${source}: hidden_activation ${JSON.stringify(act)} is not supported (gelu_pytorch_tanh or gelu)`);
   return {
     modelType: r.str("model_type"), hiddenSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim,
     intermediateSize: r.int("intermediate_size"), rmsNormEps: r.num("rms_norm_eps", 1e-6), vocabSize: r.int("vocab_size"),
     maxPositionEmbeddings: r.has("max_position_embeddings") ? r.int("max_position_embeddings") : undefined,
     queryPreAttnScalar: r.num("query_pre_attn_scalar", headDim), layerTypes, slidingWindow: r.int("sliding_window", 4096),
     ropeGlobal: ropeConfig(r, headDim, "full_attention", 1e6), ropeLocal: ropeConfig(r, headDim, "sliding_attention", 1e4),
-    qkNorm: true, attnLogitSoftcapping: r.optNum("attn_logit_softcapping"), finalLogitSoftcapping: r.optNum("final_logit_softcapping"),
+    qkNorm: true, sandwichNorms: true, exactGelu: act === "gelu", attnLogitSoftcapping: r.optNum("attn_logit_softcapping"), finalLogitSoftcapping: r.optNum("final_logit_softcapping"),
     ...extra,
   };
 }
@@ -88,6 +96,7 @@ export class Attention extends nn.Module {
   k_norm?: RMSNorm;
   readonly args: GemmaArgs;
   readonly rope: RopeConfig;
+  _qkv?: Projection;
 
   constructor(args: GemmaArgs, layer: number) {
     super();
@@ -104,11 +113,19 @@ export class Attention extends nn.Module {
     this.rope = args.layerTypes[layer] === "sliding_attention" ? args.ropeLocal : args.ropeGlobal;
   }
 
+  /** Joins q/k/v into one projection (see fuse.ts). */
+  fuse(): void {
+    this._qkv = fuseProjections([this.q_proj, this.k_proj, this.v_proj]);
+  }
+
   forward(x: Tensor, cache: LayerCache): Tensor {
     const a = this.args;
-    let q = splitHeads(this.q_proj.forward(x), a.numAttentionHeads);
-    let k = splitHeads(this.k_proj.forward(x), a.numKeyValueHeads);
-    const v = splitHeads(this.v_proj.forward(x), a.numKeyValueHeads);
+    const [q0, k0, v0] = this._qkv
+      ? splitOutputs(this._qkv.forward(x), [a.numAttentionHeads * a.headDim, a.numKeyValueHeads * a.headDim, a.numKeyValueHeads * a.headDim])
+      : [this.q_proj.forward(x), this.k_proj.forward(x), this.v_proj.forward(x)];
+    let q = splitHeads(q0, a.numAttentionHeads);
+    let k = splitHeads(k0, a.numKeyValueHeads);
+    const v = splitHeads(v0, a.numKeyValueHeads);
     if (this.q_norm && this.k_norm) {
       q = this.q_norm.forward(q);
       k = this.k_norm.forward(k);
@@ -125,15 +142,25 @@ export class MLP extends nn.Module {
   up_proj: Projection;
   down_proj: Projection;
 
-  constructor(hidden: number, intermediate: number) {
+  readonly exact: boolean;
+  _gateUp?: Projection;
+
+  constructor(hidden: number, intermediate: number, exact = false) {
     super();
     this.gate_proj = new nn.Linear(hidden, intermediate, { bias: false });
     this.up_proj = new nn.Linear(hidden, intermediate, { bias: false });
     this.down_proj = new nn.Linear(intermediate, hidden, { bias: false });
+    this.exact = exact;
+  }
+
+  /** Joins gate and up into one projection (see fuse.ts). */
+  fuse(): void {
+    this._gateUp = fuseProjections([this.gate_proj, this.up_proj]);
   }
 
   forward(x: Tensor): Tensor {
-    return this.down_proj.forward(multiply(nn.geluApprox(this.gate_proj.forward(x)), this.up_proj.forward(x)));
+    const [g, u] = this._gateUp ? split(this._gateUp.forward(x), 2, -1) : [this.gate_proj.forward(x), this.up_proj.forward(x)];
+    return this.down_proj.forward(multiply(this.exact ? nn.gelu(g) : nn.geluApprox(g), u));
   }
 }
 
@@ -142,23 +169,30 @@ export class DecoderLayer extends nn.Module {
   mlp: MLP;
   input_layernorm: RMSNorm;
   post_attention_layernorm: RMSNorm;
-  pre_feedforward_layernorm: RMSNorm;
-  post_feedforward_layernorm: RMSNorm;
+  pre_feedforward_layernorm?: RMSNorm;
+  post_feedforward_layernorm?: RMSNorm;
 
   constructor(args: GemmaArgs, layer: number) {
     super();
     const norm = () => new RMSNorm(args.hiddenSize, args.rmsNormEps);
     this.self_attn = new Attention(args, layer);
-    this.mlp = new MLP(args.hiddenSize, args.intermediateSize);
+    this.mlp = new MLP(args.hiddenSize, args.intermediateSize, args.exactGelu);
     this.input_layernorm = norm();
     this.post_attention_layernorm = norm();
-    this.pre_feedforward_layernorm = norm();
-    this.post_feedforward_layernorm = norm();
+    if (args.sandwichNorms) {
+      this.pre_feedforward_layernorm = norm();
+      this.post_feedforward_layernorm = norm();
+    }
   }
 
   forward(x: Tensor, cache: LayerCache): Tensor {
-    const attn = this.post_attention_layernorm.forward(this.self_attn.forward(this.input_layernorm.forward(x), cache));
-    const h = residual(x, attn);
+    const attn = this.self_attn.forward(this.input_layernorm.forward(x), cache);
+    if (!this.pre_feedforward_layernorm || !this.post_feedforward_layernorm) {
+      // Gemma 1: Llama's block.
+      const h = residual(x, attn);
+      return residual(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
+    }
+    const h = residual(x, this.post_attention_layernorm.forward(attn));
     return residual(h, this.post_feedforward_layernorm.forward(this.mlp.forward(this.pre_feedforward_layernorm.forward(h))));
   }
 }
@@ -214,6 +248,11 @@ export class Model extends nn.Module implements LanguageModel {
 
   makeCache(opts: KVCacheOptions = {}): LayerCache[] {
     return layerCaches(this.args.layerTypes.map((t) => (t === "sliding_attention" ? this.args.slidingWindow : undefined)), opts);
+  }
+
+  /** Joins q/k/v and gate/up projections where the layers allow it (after loading). */
+  fuse(): void {
+    for (const m of this.modules()) if (m instanceof Attention || m instanceof MLP) m.fuse();
   }
 
   /** Drops a tied head's copy and computed rotary buffers. */

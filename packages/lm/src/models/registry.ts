@@ -1,5 +1,6 @@
 // model_type -> model file. Each file builds its Model from a config.json.
 import type { Config, LanguageModel } from "./base.js";
+import * as gemma from "./gemma.js";
 import * as gemma2 from "./gemma2.js";
 import * as gemma3_text from "./gemma3_text.js";
 import * as llama from "./llama.js";
@@ -14,6 +15,7 @@ type Builder = (config: Config, source: string) => LanguageModel;
 
 const MODELS: Record<string, Builder> = {
   gemma3_text: gemma3_text.fromConfig,
+  gemma: gemma.fromConfig,
   gemma2: gemma2.fromConfig,
   llama: llama.fromConfig,
   mistral: mistral.fromConfig,
