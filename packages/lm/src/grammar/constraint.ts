@@ -15,6 +15,8 @@ export class TokenVocabulary {
   /** lcp[i]: bytes token order[i] shares with order[i - 1]. */
   readonly lcp: Int32Array;
   readonly bytes: readonly Uint8Array[];
+  /** plainChars[id]: how many characters the token is if all of it can sit inside a JSON string unescaped; -1 if not. */
+  readonly plainChars: Int32Array;
 
   /**
    * `bytes[id]`: what token id adds to the text; `eosTokenIds`: the tokens that end it (allowed once the
@@ -33,6 +35,7 @@ export class TokenVocabulary {
     this.order = Int32Array.from(ids);
     this.lcp = new Int32Array(ids.length);
     for (let i = 1; i < ids.length; i++) this.lcp[i] = commonPrefix(this.bytes[ids[i - 1]], this.bytes[ids[i]]);
+    this.plainChars = Int32Array.from(this.bytes, plainStringChars);
   }
 
   /** The vocabulary of a tokenizer: special tokens are never allowed, EOS only at the end. */
@@ -43,6 +46,23 @@ export class TokenVocabulary {
     }
     return new TokenVocabulary(bytes, tokenizer.eosTokenIds, size);
   }
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Characters of `b` if it is whole UTF-8 characters with no quote, backslash or control character; else -1. */
+function plainStringChars(b: Uint8Array): number {
+  if (b.length === 0) return -1;
+  for (const x of b) if (x < 0x20 || x === 0x22 || x === 0x5c || x === 0x7f) return -1;
+  let text: string;
+  try {
+    text = strictUtf8.decode(b);
+  } catch {
+    return -1;
+  }
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -128,19 +148,32 @@ export class JsonConstraint {
   }
 
   private walk(mask: Uint8Array): void {
-    const { order, lcp, bytes } = this.vocab;
-    // states[d]: the parse after the first d bytes of the current token (states[0] = now).
+    const { order, lcp, bytes, plainChars } = this.vocab;
+    // Inside a plain string, a token of plain characters only needs its length checked, not parsing.
+    const top = this.stacks.length === 1 ? this.stacks[0].frame : undefined;
+    const room = top?.t === "str" && top.esc === 0 && top.cont === 0 ? top.max - top.len : -1;
+    // states[d]: the parse after the first d bytes of the last token parsed (states[0] = now);
+    // `shared`: the bytes the current token shares with that one (the minimum lcp since).
     const states: Stack[][] = [this.stacks];
+    let known = 1; // states[0..known) are valid for the last token parsed
+    let shared = 0;
     for (let i = 0; i < order.length; i++) {
-      const tb = bytes[order[i]];
-      let depth = Math.min(i === 0 ? 0 : lcp[i], states.length - 1);
-      states.length = depth + 1;
+      const id = order[i];
+      shared = i === 0 ? 0 : shared < lcp[i] ? shared : lcp[i];
+      if (room >= 0 && plainChars[id] >= 0) {
+        if (plainChars[id] <= room) mask[id] = 1;
+        continue;
+      }
+      const tb = bytes[id];
+      let depth = shared < known - 1 ? shared : known - 1;
       let s = states[depth];
       while (depth < tb.length && s.length > 0) {
         s = advance(s, tb[depth++]);
-        states.push(s);
+        states[depth] = s;
       }
-      if (depth === tb.length && s.length > 0) mask[order[i]] = 1;
+      known = depth + 1;
+      if (depth === tb.length && s.length > 0) mask[id] = 1;
+      shared = tb.length;
     }
   }
 
