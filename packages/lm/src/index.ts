@@ -7,3 +7,5 @@ export { buildModel, loadModelFromFolder } from "./load.js";
 export type { BuildModelOptions, LoadModelOptions, LoadedModel } from "./load.js";
 export { SUPPORTED_MODEL_TYPES, modelFromConfig } from "./models/registry.js";
 export type { Config, ForwardOptions, LanguageModel } from "./models/base.js";
+export { ConfigReader, mergeHeads, splitHeads, windowMask } from "./models/base.js";
+export { RMSNorm as GemmaRMSNorm } from "./models/gemma3_text.js";
