@@ -67,6 +67,14 @@ ARCHS = {
 QUANTIZED = ["gemma3_text", "llama", "qwen3"]
 WITH_TOKENIZER = ["gemma3_text", "llama"]
 PROMPT_TEXT = "The quick brown fox jumps over the lazy dog while the"
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' else m['role'] }}\n"
+    "{{ m['content'] }}<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}")
+CHAT = [{"role": "user", "content": "Hello there!"}, {"role": "assistant", "content": "Hi."},
+        {"role": "user", "content": "What does the fox say?"}]
+TOKENIZER_CONFIG = {"bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "chat_template": CHAT_TEMPLATE,
+                    "tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": False}
+GEN_EOS = [1, 4]
 
 CORPUS = """The quick brown fox jumps over the lazy dog. A tiny model learns nothing, but its tokenizer
 still splits words into pieces. Tessera runs language models on a native tensor core: the weights load
@@ -120,6 +128,20 @@ def reference(model, prompt):
     return logits, steps, tokens, margin
 
 
+def chat_reference(path, model):
+    """transformers' chat template rendering and generate() (stopping at generation_config's EOS list)."""
+    tok = transformers.AutoTokenizer.from_pretrained(path)
+    enc = tok.apply_chat_template(CHAT, add_generation_prompt=True, tokenize=True)
+    ids = list(enc["input_ids"] if isinstance(enc, dict) or hasattr(enc, "keys") else enc)
+    with torch.no_grad():
+        out = model.generate(torch.tensor([ids]), max_new_tokens=STEPS, do_sample=False, eos_token_id=GEN_EOS, pad_token_id=0)
+    new = out[0, len(ids):].tolist()
+    text = tok.decode(new, skip_special_tokens=True)
+    rendered = tok.apply_chat_template(CHAT, add_generation_prompt=True, tokenize=False)
+    return {"messages": CHAT, "rendered": rendered, "prompt": ids, "tokens": new, "text": text,
+            "prompt_text_ids": tok(PROMPT_TEXT)["input_ids"]}
+
+
 def write_set(name, arch, config, state, model, prompt, extra_config=None, shards=1, tokenizer=None):
     path = os.path.join(OUT, name)
     shutil.rmtree(path, ignore_errors=True)
@@ -141,14 +163,20 @@ def write_set(name, arch, config, state, model, prompt, extra_config=None, shard
             index["weight_map"].update({k: file for k in part})
         with open(os.path.join(path, "model.safetensors.index.json"), "w") as f:
             json.dump(index, f, indent=2)
+    chat = None
     if tokenizer is not None:
         tokenizer.save(os.path.join(path, "tokenizer.json"))
+        with open(os.path.join(path, "tokenizer_config.json"), "w") as f:
+            json.dump(TOKENIZER_CONFIG, f, indent=2)
+        with open(os.path.join(path, "generation_config.json"), "w") as f:
+            json.dump({"bos_token_id": 2, "eos_token_id": GEN_EOS, "pad_token_id": 0}, f, indent=2)
+        chat = chat_reference(path, model)
     logits, steps, tokens, margin = reference(model, prompt)
     save_file({"prompt_logits": logits, "step_logits": steps}, os.path.join(path, "reference.safetensors"))
     with open(os.path.join(path, "reference.json"), "w") as f:
         json.dump({"model_type": arch, "prompt": prompt, "prompt_text": PROMPT_TEXT if tokenizer else None, "tokens": tokens,
                    "min_margin": margin, "transformers": transformers.__version__, "torch": torch.__version__,
-                   "mlx": mx.__version__ if extra_config else None}, f, indent=1)
+                   "mlx": mx.__version__ if extra_config else None, "chat": chat}, f, indent=1)
     size = sum(os.path.getsize(os.path.join(path, x)) for x in os.listdir(path))
     print(f"{name}: {size // 1024} KiB, tokens {tokens}, min margin {margin:.4f}")
 

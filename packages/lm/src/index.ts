@@ -9,3 +9,37 @@ export { SUPPORTED_MODEL_TYPES, modelFromConfig } from "./models/registry.js";
 export type { Config, ForwardOptions, LanguageModel } from "./models/base.js";
 export { ConfigReader, mergeHeads, splitHeads, windowMask } from "./models/base.js";
 export { RMSNorm as GemmaRMSNorm } from "./models/gemma3_text.js";
+
+// Tokenizers, streaming detokenization, chat templates.
+export { Tokenizer } from "./tokenizer/tokenizer.js";
+export type { EncodeOptions, DecodeOptions } from "./tokenizer/tokenizer.js";
+export { readTokenizerFolder, specialTokenContent } from "./tokenizer/config.js";
+export type {
+  AddedTokenJson,
+  TokenizerJson,
+  TokenizerConfigJson,
+  GenerationConfigJson,
+  TokenizerFiles,
+  SpecialTokenValue,
+  NamedChatTemplate,
+} from "./tokenizer/config.js";
+export { StreamingDetokenizer } from "./tokenizer/detokenize.js";
+export { ChatTemplate, validateMessages } from "./tokenizer/template.js";
+export type { ChatMessage, ChatTool, ToolCall, TextPart, MediaPart, RenderOptions, TemplateTokens } from "./tokenizer/template.js";
+
+// Sampling and stop strings.
+export { makeSampler, logSumExp, topN } from "./sample/sampler.js";
+// (generate.ts's Sampler is the generation hook; lm-text's sampler type keeps its own name here.)
+export type { Sampler as TextSampler, Sample, TokenLogprob } from "./sample/sampler.js";
+export { resolveSamplingOptions } from "./sample/options.js";
+export type { SamplingOptions, ResolvedSamplingOptions } from "./sample/options.js";
+export { candidates, applyBiasAndPenalties } from "./sample/processors.js";
+export type { Candidates } from "./sample/processors.js";
+export { StopMatcher } from "./sample/stop.js";
+export type { StopResult } from "./sample/stop.js";
+export { Prng } from "./sample/prng.js";
+
+// JSON-schema constrained decoding.
+export { compileJsonSchema } from "./grammar/schema.js";
+export type { JsonSchema, ValueNode, PropertyNode } from "./grammar/schema.js";
+export { JsonConstraint, TokenVocabulary } from "./grammar/constraint.js";

@@ -14,6 +14,8 @@ export interface LoadModelOptions {
    * half, as mlx-lm keeps them; an MLX-quantized model runs in its scales' dtype).
    */
   dtype?: "float32" | "float16" | "bfloat16";
+  /** Join q/k/v and gate/up projections into one matmul each (default true). */
+  fuse?: boolean;
 }
 
 export interface LoadedModel {
@@ -59,7 +61,9 @@ export function buildModel(config: Config, weights: Map<string, Tensor>, opts: B
   const w = model.sanitize(weights);
   try {
     nn.quantizeFromConfig(model, config, w.keys());
-    if (opts.ggmlTypes?.size) nn.useGgmlWeights(model, opts.ggmlTypes, opts.dtype === "float32" ? "float32" : "float16");
+    // Block-quantized models compute in float32 unless asked otherwise, as llama.cpp does: Gemma's
+    // activations overflow float16.
+    if (opts.ggmlTypes?.size) nn.useGgmlWeights(model, opts.ggmlTypes, opts.dtype === "float16" ? "float16" : "float32");
     model.loadWeights(w);
   } catch (e) {
     fail(e);
@@ -68,6 +72,7 @@ export function buildModel(config: Config, weights: Map<string, Tensor>, opts: B
     const dtype: DType = opts.dtype;
     model.apply((p) => (isFloating(p.dtype) && p.dtype !== dtype ? p.astype(dtype) : p));
   }
+  if (opts.fuse ?? true) model.fuse?.();
   return model;
 }
 

@@ -104,3 +104,21 @@ describe("generateTokens input checks", () => {
     expect(short).toMatchObject({ tokens: ref.tokens.slice(0, 4), finishReason: "length" });
   });
 });
+
+describe("fused q/k/v and gate/up projections", () => {
+  it.each(["llama", "gemma3_text", "qwen2", "llama-mlx-4bit", "qwen3-mlx-8bit"])("%s: same logits as the separate layers, weights held once", (name) => {
+    const dir = lmFixture(name).dir;
+    const fused = loadModelFromFolder(dir, { dtype: "float32" }).model;
+    const plain = loadModelFromFolder(dir, { dtype: "float32", fuse: false }).model;
+    const attn = (m: unknown) => (m as { model: { layers: { self_attn: { _qkv?: unknown; q_proj: { weight: tc.Tensor } }; mlp: { _gateUp?: unknown } }[] } }).model.layers[0];
+    expect(attn(fused).self_attn._qkv).toBeDefined();
+    expect(attn(fused).mlp._gateUp).toBeDefined();
+    expect(attn(plain).self_attn._qkv).toBeUndefined();
+    // The checkpoint-named weight is a view of the joined one.
+    expect(attn(fused).self_attn.q_proj.weight.shape).toEqual(attn(plain).self_attn.q_proj.weight.shape);
+    const ids = tc.tensor([[5, 9, 300, 17, 44]], { dtype: "int32" });
+    const a = fused.forward(ids, fused.makeCache({ dtype: "float32" })).dataSync() as Float32Array;
+    const b = plain.forward(ids, plain.makeCache({ dtype: "float32" })).dataSync() as Float32Array;
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-4);
+  });
+});

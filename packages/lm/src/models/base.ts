@@ -226,6 +226,11 @@ export interface LanguageModel extends nn.Module {
   forward(inputs: Tensor, cache?: LayerCache[], opts?: ForwardOptions): Tensor;
   /** One empty cache per layer (rotating for sliding-window layers). */
   makeCache(opts?: { dtype?: DType; step?: number }): LayerCache[];
+  /**
+   * Joins projections that read the same input (q/k/v, gate/up) into one matmul each, where their
+   * formats match; the checkpoint-named parameters become views of the joined weights.
+   */
+  fuse?(): void;
   /** The few real renames between a checkpoint's keys and this model's (a new map). */
   sanitize(weights: Map<string, Tensor>): Map<string, Tensor>;
 }

@@ -3,7 +3,8 @@
 // in float32, q/k norms per head, query_pre_attn_scalar, norms before and after attention and MLP,
 // embeddings times sqrt(hidden), GELU (tanh) MLP, logits from the tied token table. gemma2.ts reuses
 // these blocks (no q/k norms, soft-capped logits), gemma.ts too (Llama's two norms per block).
-import { Tensor, add, astype, divide, fast, multiply, nn, scalar, tanh, zeros } from "@tessera/core";
+import { Tensor, add, astype, divide, fast, multiply, nn, scalar, split, tanh, zeros } from "@tessera/core";
+import { fuseProjections, splitOutputs } from "./fuse.js";
 import type { DType } from "@tessera/core";
 import type { KVCacheOptions, LayerCache } from "../cache.js";
 import {
@@ -95,6 +96,7 @@ export class Attention extends nn.Module {
   k_norm?: RMSNorm;
   readonly args: GemmaArgs;
   readonly rope: RopeConfig;
+  _qkv?: Projection;
 
   constructor(args: GemmaArgs, layer: number) {
     super();
@@ -111,11 +113,19 @@ export class Attention extends nn.Module {
     this.rope = args.layerTypes[layer] === "sliding_attention" ? args.ropeLocal : args.ropeGlobal;
   }
 
+  /** Joins q/k/v into one projection (see fuse.ts). */
+  fuse(): void {
+    this._qkv = fuseProjections([this.q_proj, this.k_proj, this.v_proj]);
+  }
+
   forward(x: Tensor, cache: LayerCache): Tensor {
     const a = this.args;
-    let q = splitHeads(this.q_proj.forward(x), a.numAttentionHeads);
-    let k = splitHeads(this.k_proj.forward(x), a.numKeyValueHeads);
-    const v = splitHeads(this.v_proj.forward(x), a.numKeyValueHeads);
+    const [q0, k0, v0] = this._qkv
+      ? splitOutputs(this._qkv.forward(x), [a.numAttentionHeads * a.headDim, a.numKeyValueHeads * a.headDim, a.numKeyValueHeads * a.headDim])
+      : [this.q_proj.forward(x), this.k_proj.forward(x), this.v_proj.forward(x)];
+    let q = splitHeads(q0, a.numAttentionHeads);
+    let k = splitHeads(k0, a.numKeyValueHeads);
+    const v = splitHeads(v0, a.numKeyValueHeads);
     if (this.q_norm && this.k_norm) {
       q = this.q_norm.forward(q);
       k = this.k_norm.forward(k);
@@ -133,6 +143,7 @@ export class MLP extends nn.Module {
   down_proj: Projection;
 
   readonly exact: boolean;
+  _gateUp?: Projection;
 
   constructor(hidden: number, intermediate: number, exact = false) {
     super();
@@ -142,9 +153,14 @@ export class MLP extends nn.Module {
     this.exact = exact;
   }
 
+  /** Joins gate and up into one projection (see fuse.ts). */
+  fuse(): void {
+    this._gateUp = fuseProjections([this.gate_proj, this.up_proj]);
+  }
+
   forward(x: Tensor): Tensor {
-    const g = this.gate_proj.forward(x);
-    return this.down_proj.forward(multiply(this.exact ? nn.gelu(g) : nn.geluApprox(g), this.up_proj.forward(x)));
+    const [g, u] = this._gateUp ? split(this._gateUp.forward(x), 2, -1) : [this.gate_proj.forward(x), this.up_proj.forward(x)];
+    return this.down_proj.forward(multiply(this.exact ? nn.gelu(g) : nn.geluApprox(g), u));
   }
 }
 
@@ -236,6 +252,11 @@ export class Model extends nn.Module implements LanguageModel {
 
   makeCache(opts: KVCacheOptions = {}): LayerCache[] {
     return layerCaches(this.args.layerTypes.map((t) => (t === "sliding_attention" ? this.args.slidingWindow : undefined)), opts);
+  }
+
+  /** Joins q/k/v and gate/up projections where the layers allow it (after loading). */
+  fuse(): void {
+    for (const m of this.modules()) if (m instanceof Attention || m instanceof MLP) m.fuse();
   }
 
   /** Drops a tied head's copy and computed rotary buffers. */

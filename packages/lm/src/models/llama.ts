@@ -2,7 +2,8 @@
 // modeling_llama.py. Attribute names are the checkpoint's keys (model.layers.N.self_attn.q_proj ...).
 // The decoder here also serves the model files that differ from Llama only by options:
 // qwen2 (q/k/v biases), qwen3 (q/k RMSNorms per head), mistral (sliding window).
-import { Tensor, astype, multiply, nn, silu } from "@tessera/core";
+import { Tensor, astype, multiply, nn, silu, split } from "@tessera/core";
+import { fuseProjections, splitOutputs } from "./fuse.js";
 import type { DType } from "@tessera/core";
 import { KVCache, RotatingKVCache } from "../cache.js";
 import type { KVCacheOptions, LayerCache } from "../cache.js";
@@ -61,6 +62,8 @@ export class Attention extends nn.Module {
   q_norm?: nn.RMSNorm;
   k_norm?: nn.RMSNorm;
   readonly args: LlamaArgs;
+  // q, k and v in one matmul (fuse()); not a parameter of its own ("_").
+  _qkv?: Projection;
 
   constructor(args: LlamaArgs) {
     super();
@@ -77,11 +80,19 @@ export class Attention extends nn.Module {
     }
   }
 
+  /** Joins q/k/v into one projection (see fuse.ts). */
+  fuse(): void {
+    this._qkv = fuseProjections([this.q_proj, this.k_proj, this.v_proj]);
+  }
+
   forward(x: Tensor, cache: LayerCache): Tensor {
     const a = this.args;
-    let q = splitHeads(this.q_proj.forward(x), a.numAttentionHeads);
-    let k = splitHeads(this.k_proj.forward(x), a.numKeyValueHeads);
-    const v = splitHeads(this.v_proj.forward(x), a.numKeyValueHeads);
+    const [q0, k0, v0] = this._qkv
+      ? splitOutputs(this._qkv.forward(x), [a.numAttentionHeads * a.headDim, a.numKeyValueHeads * a.headDim, a.numKeyValueHeads * a.headDim])
+      : [this.q_proj.forward(x), this.k_proj.forward(x), this.v_proj.forward(x)];
+    let q = splitHeads(q0, a.numAttentionHeads);
+    let k = splitHeads(k0, a.numKeyValueHeads);
+    const v = splitHeads(v0, a.numKeyValueHeads);
     if (this.q_norm && this.k_norm) {
       q = this.q_norm.forward(q);
       k = this.k_norm.forward(k);
@@ -97,6 +108,7 @@ export class MLP extends nn.Module {
   gate_proj: Projection;
   up_proj: Projection;
   down_proj: Projection;
+  _gateUp?: Projection;
 
   constructor(hidden: number, intermediate: number, bias = false) {
     super();
@@ -105,8 +117,14 @@ export class MLP extends nn.Module {
     this.down_proj = new nn.Linear(intermediate, hidden, { bias });
   }
 
+  /** Joins gate and up into one projection (see fuse.ts). */
+  fuse(): void {
+    this._gateUp = fuseProjections([this.gate_proj, this.up_proj]);
+  }
+
   forward(x: Tensor): Tensor {
-    return this.down_proj.forward(multiply(silu(this.gate_proj.forward(x)), this.up_proj.forward(x)));
+    const [g, u] = this._gateUp ? split(this._gateUp.forward(x), 2, -1) : [this.gate_proj.forward(x), this.up_proj.forward(x)];
+    return this.down_proj.forward(multiply(silu(g), u));
   }
 }
 
@@ -203,6 +221,11 @@ export class Model extends nn.Module implements LanguageModel {
 
   makeCache(opts: KVCacheOptions = {}): LayerCache[] {
     return layerCaches(this.args.slidingWindows, opts);
+  }
+
+  /** Joins q/k/v and gate/up projections where the layers allow it (after loading). */
+  fuse(): void {
+    for (const m of this.modules()) if (m instanceof Attention || m instanceof MLP) m.fuse();
   }
 
   /** Drops rotary-frequency buffers some exports carry (computed here) and a tied head's copy. */
