@@ -13,3 +13,7 @@ export { SUPPORTED_VLM_TYPES, vlmFromConfig } from "./models/registry.js";
 export { loadVlmFromFolder } from "./load.js";
 export type { LoadVlmOptions, LoadedVlm } from "./load.js";
 export { encodeImages, generateWithImages } from "./generate.js";
+export { expandImages, promptImages } from "./processors/prompt.js";
+export type { PromptImages } from "./processors/prompt.js";
+export { loadVlm } from "./vlm.js";
+export type { Vlm, VlmGenerateOptions, VlmMessage, VlmResult } from "./vlm.js";
