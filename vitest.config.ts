@@ -7,7 +7,7 @@ export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources, so a stale dist/ never hides a change.
     alias: { "@tessera/core": src("core"), "@tessera/whisper": src("whisper"),
-      "@tessera/lm": src("lm"), "@tessera/diffusion": src("diffusion") },
+      "@tessera/lm": src("lm"), "@tessera/vlm": src("vlm"), "@tessera/diffusion": src("diffusion") },
   },
   test: {
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],

@@ -11,6 +11,8 @@ export { SUPPORTED_MODEL_TYPES, modelFromConfig } from "./models/registry.js";
 export type { Config, ForwardOptions, LanguageModel } from "./models/base.js";
 export { GGUF_ARCHITECTURES, loadModelFromGguf, readGgufCheckpoint } from "./gguf/index.js";
 export type { GgufCheckpoint, LoadedGguf } from "./gguf/index.js";
+export { ConfigReader, mergeHeads, splitHeads, windowMask } from "./models/base.js";
+export { RMSNorm as GemmaRMSNorm } from "./models/gemma3_text.js";
 
 // Tokenizers, streaming detokenization, chat templates.
 export { Tokenizer } from "./tokenizer/tokenizer.js";
@@ -31,7 +33,8 @@ export type { ChatMessage, ChatTool, ToolCall, TextPart, MediaPart, RenderOption
 
 // Sampling and stop strings.
 export { makeSampler, logSumExp, topN } from "./sample/sampler.js";
-export type { Sampler, Sample, TokenLogprob } from "./sample/sampler.js";
+// (generate.ts's Sampler is the generation hook; lm-text's sampler type keeps its own name here.)
+export type { Sampler as TextSampler, Sample, TokenLogprob } from "./sample/sampler.js";
 export { resolveSamplingOptions } from "./sample/options.js";
 export type { SamplingOptions, ResolvedSamplingOptions } from "./sample/options.js";
 export { candidates, applyBiasAndPenalties } from "./sample/processors.js";

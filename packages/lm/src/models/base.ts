@@ -195,6 +195,12 @@ export function windowMask(l: number, s: number, queryStart: number, window: num
 export interface ForwardOptions {
   /** Compute the head for the last position only (prefill). */
   lastTokenOnly?: boolean;
+  /**
+   * Input embeddings [B, L, hidden] used instead of embedding `inputs` (transformers' inputs_embeds,
+   * as the first layer sees them: already scaled where the model scales its embeddings). A VLM
+   * merges image features into them.
+   */
+  inputEmbeddings?: Tensor;
 }
 
 /** The last position of hidden states [B, L, H] -> [B, 1, H]. */

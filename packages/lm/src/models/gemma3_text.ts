@@ -211,11 +211,15 @@ export class GemmaModel extends nn.Module {
     this.norm = new RMSNorm(args.hiddenSize, args.rmsNormEps);
   }
 
-  forward(inputs: Tensor, cache: LayerCache[]): Tensor {
-    let h = this.embed_tokens.forward(inputs);
+  /** The input embeddings of token ids [B, L]: the table's rows times sqrt(hidden). */
+  embed(inputs: Tensor): Tensor {
+    const h = this.embed_tokens.forward(inputs);
     // transformers rounds sqrt(hidden) to the table's dtype first.
-    const scale = Math.sqrt(this.args.hiddenSize);
-    h = multiply(h, scalar(scale, h.dtype));
+    return multiply(h, scalar(Math.sqrt(this.args.hiddenSize), h.dtype));
+  }
+
+  forward(inputs: Tensor, cache: LayerCache[], embeddings?: Tensor): Tensor {
+    let h = embeddings ?? this.embed(inputs);
     this.layers.forEach((layer, i) => { h = layer.forward(h, cache[i]); });
     return this.norm.forward(h);
   }
@@ -239,7 +243,7 @@ export class Model extends nn.Module implements LanguageModel {
   get contextLength(): number | undefined { return this.args.maxPositionEmbeddings; }
 
   forward(inputs: Tensor, cache: LayerCache[] = this.makeCache(), opts?: ForwardOptions): Tensor {
-    const h = lastPosition(this.model.forward(checkInputs(this, inputs, cache), cache), opts);
+    const h = lastPosition(this.model.forward(checkInputs(this, inputs, cache), cache, opts?.inputEmbeddings), opts);
     let logits = astype(this.model.embed_tokens.asLinear(h), "float32");
     const cap = this.args.finalLogitSoftcapping;
     if (cap !== undefined) logits = multiply(tanh(divide(logits, cap)), cap);

@@ -170,8 +170,13 @@ export class LlamaModel extends nn.Module {
     this.norm = new nn.RMSNorm(args.hiddenSize, { eps: args.rmsNormEps });
   }
 
-  forward(inputs: Tensor, cache: LayerCache[]): Tensor {
-    let h = this.embed_tokens.forward(inputs);
+  /** The input embeddings of token ids [B, L]. */
+  embed(inputs: Tensor): Tensor {
+    return this.embed_tokens.forward(inputs);
+  }
+
+  forward(inputs: Tensor, cache: LayerCache[], embeddings?: Tensor): Tensor {
+    let h = embeddings ?? this.embed(inputs);
     this.layers.forEach((layer, i) => { h = layer.forward(h, cache[i]); });
     return this.norm.forward(h);
   }
@@ -209,7 +214,7 @@ export class Model extends nn.Module implements LanguageModel {
   get contextLength(): number | undefined { return this.args.maxPositionEmbeddings; }
 
   forward(inputs: Tensor, cache: LayerCache[] = this.makeCache(), opts?: ForwardOptions): Tensor {
-    const h = lastPosition(this.model.forward(checkInputs(this, inputs, cache), cache), opts);
+    const h = lastPosition(this.model.forward(checkInputs(this, inputs, cache), cache, opts?.inputEmbeddings), opts);
     const logits = this.lm_head ? this.lm_head.forward(h) : this.model.embed_tokens.asLinear(h);
     return astype(logits, "float32");
   }
