@@ -107,7 +107,8 @@ function decoderTime(model: Whisper, features: tc.Tensor, n: number): number {
   const cache = model.newCache();
   let logits = model.decode([PROMPT], features, { cache }).logits;
   let next = tc.argmax(tc.index(logits, 0, -1));
-  tc.evalSync(next, Array.from({ length: cache.nLayer }, (_, i) => [cache.self(i), cache.cross(i)]));
+  const kv = Array.from({ length: cache.nLayer }, (_, i) => [cache.self(i), cache.cross(i)]).flat();
+  tc.evalSync(next, kv.flatMap((x) => (x ? [x.k, x.v] : [])));
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     logits = model.decode([[next.item()]], features, { cache }).logits;

@@ -261,9 +261,11 @@ class DecodingTask {
     for (let i = 0; i < this.sampleLen; i++) {
       const input = i === 0 ? tokens : tokens.map((t) => [t[t.length - 1]]);
       const l = input[0].length;
-      const logits = this.model.decode(input, features, { cache }).logits;
-      const positions = i === 0 ? [this.sotIndex, l - 1] : [l - 1];
-      const { data, vocab } = await readPositions(logits, positions);
+      // The first step reads two positions of the prompt: the <|startoftranscript|> one and the last.
+      const positions = i === 0 ? [this.sotIndex, l - 1] : [0];
+      const logits = this.model.decode(input, features, { cache, logitPositions: positions }).logits;
+      const data = (await logits.data()) as Float32Array;
+      const vocab = logits.shape[2];
       logits.dispose();
       let last: Float32Array;
       if (i === 0) {

@@ -5,8 +5,8 @@
 //   view of the filled part;
 // - cross-attention keys/values are computed once per audio row and shared by every beam of that
 //   audio (attention folds the beams into the query axis; they are never copied per beam);
-// - reorder() (beam search) gathers the filled part of each buffer along the batch axis and writes it
-//   back into the same buffer.
+// - reorder() (beam search) gathers each buffer's rows along the batch axis into a buffer of the
+//   same size (the allocator recycles the one released the step before).
 import { Tensor, keep, slice, sliceUpdate, take, tensor, tidy, zeros } from "@tessera/core";
 
 /** Keys and values of one attention layer, split into heads: [B, H, S, D]. */
@@ -100,7 +100,7 @@ export class DecoderCache {
 
   /**
    * Keeps the token rows `indices` (e.g. the surviving beams), in that order. Self-attention rows
-   * are gathered in place; shared cross-attention keys/values stay as they are, so each index must
+   * are gathered into same-size buffers; shared cross-attention keys/values stay as they are, so each index must
    * stay within its row's audio group (as beam search's do).
    */
   reorder(indices: readonly number[] | Tensor): void {
@@ -114,7 +114,7 @@ export class DecoderCache {
       const idx = tensor(list, { dtype: "int32" });
       this.#self = this.#self.map((kv) => {
         if (!kv) return kv;
-        const next = { k: this.#gather(kv.k, idx, same), v: this.#gather(kv.v, idx, same) };
+        const next = { k: this.#gather(kv.k, idx), v: this.#gather(kv.v, idx) };
         this.#disposeKv(kv);
         return next;
       });
@@ -150,12 +150,11 @@ export class DecoderCache {
     return slice(buf, [0, 0, 0, 0], [b, h, length, d]);
   }
 
-  // The filled rows `idx` of buf, written back into buf (same row count) or into a new buffer.
-  #gather(buf: Tensor, idx: Tensor, inPlace: boolean): Tensor {
-    const picked = take(this.#filled(buf, this.#offset), idx, 0);
-    if (inPlace) return keep(sliceUpdate(buf, picked, [0, 0, 0, 0]));
-    const [, h, cap, d] = buf.shape;
-    return keep(sliceUpdate(zeros([idx.shape[0], h, cap, d], buf.dtype), picked, [0, 0, 0, 0]));
+  // The rows `idx` of buf, whole: a buffer of the same size as the one just released (the previous
+  // step's), which the allocator hands back (it reuses exact sizes). Gathering only the filled part
+  // would ask for a new size every step, and each would stay in the allocator's cache.
+  #gather(buf: Tensor, idx: Tensor): Tensor {
+    return keep(take(buf, idx, 0));
   }
 
   // Larger buffers holding the filled part of the old ones.

@@ -228,10 +228,15 @@ export interface DecodeOptions {
   cache?: DecoderCache;
   /** [layer, head] pairs whose cross-attention probabilities to return (for word timing). */
   alignmentHeads?: readonly (readonly [number, number])[];
+  /**
+   * Positions of `tokens` (0 to L - 1) whose logits to compute, in that order (default: all). A
+   * prompt's first step needs two of its L: the others' [L, n_vocab] logits are never made.
+   */
+  logitPositions?: readonly number[];
 }
 
 export interface DecodeResult {
-  /** float32 [B, L, n_vocab]. */
+  /** float32 [B, L, n_vocab] (L: the logitPositions when given). */
   logits: Tensor;
   /** Cross-attention probabilities [B, alignmentHeads.length, L, n_audio_ctx], heads in the order asked. */
   crossAttention?: Tensor;
@@ -291,7 +296,10 @@ export class TextDecoder extends nn.Module {
       if (wanted && r.crossWeights) weights.set(i, r.crossWeights);
     });
     cache?.advance(l);
-    const h = this.ln.forward(x);
+    const positions = opts.logitPositions;
+    if (positions && !positions.every((p) => Number.isInteger(p) && p >= 0 && p < l))
+      throw new Error(`TextDecoder: logitPositions must be integers in [0, ${l}), got [${positions.join(", ")}]`);
+    const h = this.ln.forward(positions ? take(x, tensor([...positions], { dtype: "int32" }), 1) : x);
     const half = this._halfTable;
     const logits = half && dtype === "float32" ? matmul(h, half.T) : astype(this.token_embedding.asLinear(h), "float32");
     if (!heads.length) return { logits };
