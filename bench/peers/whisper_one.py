@@ -64,7 +64,8 @@ def whisper_cpp(args, audio):
     def go():
         pw.whisper_full(ctx, params, audio, len(audio))
         n = pw.whisper_full_n_segments(ctx)
-        text = "".join(pw.whisper_full_get_segment_text(ctx, s) for s in range(n))
+        parts = [pw.whisper_full_get_segment_text(ctx, s) for s in range(n)]
+        text = "".join(p.decode("utf-8", "replace") if isinstance(p, bytes) else p for p in parts)
         tokens = sum(pw.whisper_full_n_tokens(ctx, s) for s in range(n))
         return text, [], tokens
     return "whisper.cpp (pywhispercpp)", load, go
