@@ -248,7 +248,9 @@ function runOne(label: string, command: string, args: string[]): OneRun | undefi
   return JSON.parse(line) as OneRun;
 }
 
-const plainWords = (text: string): string[] => text.toLowerCase().replace(/[^a-z0-9' ]/g, " ").split(/\s+/).filter(Boolean);
+function plainWords(text: string): string[] {
+  return text.toLowerCase().replace(/[^a-z0-9' ]/g, " ").split(/\s+/).filter(Boolean);
+}
 
 /** Words of `got` that differ from `want` position by position, plus the length difference. */
 function wordDiff(got: string, want: string): number {
