@@ -8,20 +8,14 @@
 // transformers folders the peer script writes (the same weights every peer runs) and force a fixed
 // token count: end-of-text suppressed, sampleLen tokens per window, without timestamps, temperature 0,
 // greedy, no previous-text conditioning, so two 30-s windows of --sample-len tokens each plus the word
-// alignment pass.
-//
-// With --real=<openai/whisper-base HF folder> (tools/weights), whole transcriptions of a 60-s speech
-// clip (bench/whisper_clip.ts: jfk.flac and espeak-ng sentences) on real weights, greedy and beam 5,
-// every system in a process of its own (bench/whisper_one.ts, bench/peers/whisper_one.py), so each
-// peak RSS is that system's alone: load time, transcribe time, real-time factor and peak RSS per
-// system, and whether its words agree with ours in float32. Peers: --real-ct2=<faster-whisper-base
-// folder> (faster-whisper int8 and float32), --real-ggml=<ggml-base.bin> (whisper.cpp).
+// alignment pass. With --real=<openai/whisper-base HF folder> (tools/weights), a real-weights row for
+// ours on the same clip (and --real-ct2 / --real-mlx / --real-ggml for the peers). Whole
+// transcriptions on real weights, greedy and beam 5, with load time and peak RSS, each system in
+// its own process: bench/whisper_transcribe.ts.
 //
 // Run: npx tsx bench/whisper.ts [--threads=2] [--sizes=tiny,base] [--tokens=50] [--iters=3]
 //        [--sample-len=32] [--no-peers] [--peers=whisper.cpp,faster-whisper,mlx-whisper] [--mlx-rtf]
 //        [--work=/tmp/tessera-bench-whisper] [--real=DIR --real-ct2=DIR --real-mlx=DIR --real-ggml=FILE]
-//        [--real-iters=1] [--beams=1,5]
-//      --sizes= (empty) with --real skips the random-weight rows.
 // (imports the built packages: `pnpm install` or `npx tsc -b` first; peers: pip install --user -r
 // bench/peers/requirements.txt; a peer whose package is missing is skipped with a line saying so)
 import { spawnSync } from "node:child_process";
@@ -33,7 +27,6 @@ import * as tc from "../packages/core/dist/index.js";
 import { Whisper, loadAudio } from "../packages/whisper/dist/index.js";
 import type { ModelDimensions } from "../packages/whisper/dist/index.js";
 import { report, timeIt } from "./lib.js";
-import { CLIP_SECONDS as SPEECH_SECONDS, ensureSpeechClip } from "./whisper_clip.js";
 import type { BenchRow } from "./lib.js";
 
 const option = (name: string): string | undefined =>
@@ -142,7 +135,7 @@ notes.push(`FMA peak ${peak.toFixed(1)} GFLOP/s on ${threads} threads (bench/gem
 interface PeerRow { peer: string; size: string; what: "encoder" | "decoder" | "rtf"; value: number; unit: string; note: string }
 const peerRows: PeerRow[] = [];
 const peersWanted = !flag("no-peers");
-if (sizes.length) {
+{
   const script = join(benchDir, "peers", "whisper_peers.py");
   const out = join(work, "peers.json");
   const args = [script, peersWanted ? "run" : "prepare", "--work", work, "--sizes", sizes.join(","), "--threads", String(threads),
@@ -189,15 +182,15 @@ for (const size of sizes) {
 // Real-time factor on the 60-s clip, word timestamps on.
 const tm = await transcribeModule();
 const clip = join(work, "clip.wav");
-if (!sizes.length) {
-  // Only the real-weights rows.
-} else if (!tm) {
+if (!tm) {
   notes.push("transcribe() is not on this branch yet (packages/whisper/src/transcribe.ts): no real-time factor rows for ours");
 } else if (!existsSync(clip)) {
   notes.push(`${clip} is missing (the peer script writes it): no real-time factor rows for ours`);
 } else {
   const audio = await loadAudio(clip);
   const cases: [string, string, boolean][] = sizes.map((s) => [s, join(work, `${s}-hf`), true]);
+  if (option("real")) cases.push(["real base", option("real") as string, false]);
+  else notes.push("real weights: pass --real=<openai/whisper-base HF folder> (tools/weights) and --real-ct2/--real-mlx/--real-ggml for the peers' copies to add real-weights rows");
   for (const [size, path, random] of cases) {
     if (!existsSync(path)) {
       notes.push(`ours ${size}: ${path} does not exist, no real-time factor row`);
@@ -222,9 +215,6 @@ if (!sizes.length) {
   }
 }
 
-if (option("real")) await realRows();
-else notes.push("real weights: pass --real=<openai/whisper-base HF folder> (tools/weights) and --real-ct2 / --real-ggml for the peers' copies to add whole-transcription rows");
-
 notes.push(
   `${threads} threads everywhere; medians of ${iters} runs; decoder per token is the time of ${tokens} greedy incremental steps (logits + argmax) / ${tokens}`,
   `real-time factor = transcribe time / ${CLIP_SECONDS} s (lower is faster); random weights: end-of-text suppressed where the peer allows it, ${sampleLen} tokens per 30-s window, without timestamps, so each window decodes the same tokens; but with word timestamps openai's loop (which every peer follows) seeks to the last word's end, which random weights place anywhere, so the number of windows (and tokens: see each row) can differ between runs and peers; whisper.cpp also stops at its own end-of-text. The real-weights rows (--real*) are the comparable ones`,
@@ -232,59 +222,3 @@ notes.push(
   `load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(", ")} (timings are only meaningful on an idle machine)`,
 );
 report({ name: "whisper", title: `Whisper speed (${threads} threads): encoder, decoder, real-time factor vs whisper.cpp, faster-whisper, mlx-whisper`, rows, notes });
-
-/** What bench/whisper_one.ts and bench/peers/whisper_one.py print. */
-interface OneRun { system: string; beam: number; loadS: number; transcribeS: number; maxRssMiB: number; tokens: number; text: string }
-
-/** Runs one system in its own process and parses its JSON line (undefined, with a note, on failure). */
-function runOne(label: string, command: string, args: string[]): OneRun | undefined {
-  console.log(`${label}: ${command} ${args.join(" ")}`);
-  const r = spawnSync(command, args, { encoding: "utf8", maxBuffer: 64 * 2 ** 20, env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
-  const line = r.stdout?.trim().split("\n").filter((l) => l.startsWith("{")).pop();
-  if (r.status !== 0 || !line) {
-    notes.push(`${label}: failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? "").trim().split("\n").slice(-2).join(" / ")}`);
-    return undefined;
-  }
-  return JSON.parse(line) as OneRun;
-}
-
-function plainWords(text: string): string[] {
-  return text.toLowerCase().replace(/[^a-z0-9' ]/g, " ").split(/\s+/).filter(Boolean);
-}
-
-/** Words of `got` that differ from `want` position by position, plus the length difference. */
-function wordDiff(got: string, want: string): number {
-  const a = plainWords(got), b = plainWords(want);
-  return a.filter((w, i) => w !== b[i]).length + Math.max(0, b.length - a.length);
-}
-
-/** Whole transcriptions on real weights, each system in its own process; greedy and beam 5. */
-async function realRows(): Promise<void> {
-  const audio = await ensureSpeechClip(work);
-  const n = String(num("real-iters", 1));
-  const beams = (option("beams") ?? "1,5").split(",").map(Number);
-  const tsx = join(benchDir, "..", "node_modules", ".bin", "tsx");
-  const one = join(benchDir, "whisper_one.ts"), peer = join(benchDir, "peers", "whisper_one.py");
-  const python = process.env.PYTHON ?? "python3";
-  const systems: [string, string, (beam: number) => string[]][] = [
-    ["ours float16 (the checkpoint's)", tsx, (b) => [one, `--model=${option("real")}`, `--audio=${audio}`, `--beam=${b}`, `--threads=${threads}`, `--iters=${n}`]],
-    ["ours float32", tsx, (b) => [one, `--model=${option("real")}`, `--audio=${audio}`, `--beam=${b}`, "--dtype=float32", `--threads=${threads}`, `--iters=${n}`]],
-  ];
-  const ct2 = option("real-ct2"), ggml = option("real-ggml");
-  for (const ct of ["int8", "float32"])
-    if (ct2) systems.push([`faster-whisper ${ct}`, python, (b) => [peer, "--system", "faster-whisper", "--model", ct2, "--compute", ct, "--audio", audio, "--beam", String(b), "--threads", String(threads), "--iters", n]]);
-  if (ggml) systems.push(["whisper.cpp f16", python, (b) => [peer, "--system", "whisper.cpp", "--model", ggml, "--audio", audio, "--beam", String(b), "--threads", String(threads), "--iters", n]]);
-  for (const beam of beams) {
-    const mode = beam > 1 ? `beam ${beam}` : "greedy";
-    const runs = systems.map(([label, cmd, args]) => [label, runOne(`${label} ${mode}`, cmd, args(beam))] as const);
-    const ref = runs.find(([label]) => label === "ours float32")?.[1];
-    for (const [label, r] of runs) {
-      if (!r) continue;
-      const agree = !ref ? "" : label === "ours float32" ? "; the reference text" : `; ${wordDiff(r.text, ref.text) || "no"} words differ from ours float32`;
-      const name = `${label.startsWith("ours") ? label : r.system}, ${mode}`;
-      rows.push({ case: `${name}: transcribe ${SPEECH_SECONDS}-s speech clip, word timestamps (load ${r.loadS.toFixed(2)} s; ${r.transcribeS.toFixed(2)} s; ${r.tokens} tokens${agree})`, value: r.transcribeS / SPEECH_SECONDS, unit: "x real time" });
-      rows.push({ case: `${name}: peak RSS (own process)`, value: r.maxRssMiB, unit: "MiB" });
-    }
-  }
-  notes.push(`real-weights rows: openai/whisper-base (tools/weights), ${SPEECH_SECONDS}-s clip of jfk.flac and espeak-ng sentences (bench/whisper_clip.ts), language en, temperature 0 (no fallback), word timestamps, ${threads} threads; each system in its own process (peak RSS = the process's maxRSS, model load included); median of ${n} transcriptions after the load`);
-}

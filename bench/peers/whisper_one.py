@@ -1,5 +1,5 @@
-"""One transcription by a peer in a process of its own, for bench/whisper.ts's per-system rows (as
-bench/whisper_one.ts does for ours): loads the model, transcribes the clip with word timestamps
+"""One transcription by a peer in a process of its own, for bench/whisper_transcribe.ts's per-system rows (as
+bench/_whisper_one.ts does for ours): loads the model, transcribes the clip with word timestamps
 (language en, temperature 0, greedy or beam search), prints one JSON line with load and transcribe
 seconds, the process's peak RSS (ru_maxrss), the text and the words.
 
@@ -51,7 +51,7 @@ def whisper_cpp(args, audio):
     strategy = pw.WHISPER_SAMPLING_BEAM_SEARCH if args.beam > 1 else pw.WHISPER_SAMPLING_GREEDY
     params = pw.whisper_full_default_params(strategy)
     if args.beam > 1:
-        params.beam_search.beam_size = args.beam
+        params.beam_search = {"beam_size": args.beam, "patience": -1.0}
     params.n_threads = args.threads
     params.language = "en"
     params.temperature = 0.0

@@ -2,14 +2,14 @@
 // (Whisper.decode up to its return: ops created, nothing computed), the evaluation (evalSync of the
 // logits), reading the logits back, and the whole step through `await logits.data()` as decoding
 // does it. Real weights: --model=<openai/whisper-base HF folder> (tools/weights).
-//   npx tsx bench/whisper_step.ts --model=DIR [--dtype=float32] [--rows=1] [--tokens=50] [--threads=2]
+//   npx tsx bench/_whisper_step.ts --model=DIR [--dtype=float32] [--rows=1] [--tokens=50] [--threads=2]
 import * as tc from "../packages/core/dist/index.js";
 import { loadWhisper } from "../packages/whisper/dist/index.js";
 
 const option = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=").slice(1).join("=");
 const modelDir = option("model");
-if (!modelDir) throw new Error("bench/whisper_step.ts: --model=DIR is required");
+if (!modelDir) throw new Error("bench/_whisper_step.ts: --model=DIR is required");
 const rows = Number(option("rows") ?? 1);
 const tokens = Number(option("tokens") ?? 50);
 tc.setNumThreads(Number(option("threads") ?? 2));

@@ -1,7 +1,7 @@
-// One transcription by ours in a process of its own (bench/whisper.ts spawns it per system, so
+// One transcription by ours in a process of its own (bench/whisper_transcribe.ts spawns it per system, so
 // each peak RSS is that system's alone): loads the model, transcribes the clip with word timestamps,
 // and prints one JSON line: load and transcribe seconds, the process's peak RSS, the text and words.
-//   npx tsx bench/whisper_one.ts --model=DIR --audio=FILE [--dtype=float32|float16] [--beam=5]
+//   npx tsx bench/_whisper_one.ts --model=DIR --audio=FILE [--dtype=float32|float16] [--beam=5]
 //        [--threads=2] [--iters=1]
 import * as tc from "../packages/core/dist/index.js";
 import { loadAudio, loadWhisper, transcribe } from "../packages/whisper/dist/index.js";
@@ -10,7 +10,7 @@ const option = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=").slice(1).join("=");
 const model = option("model");
 const audioFile = option("audio");
-if (!model || !audioFile) throw new Error("bench/whisper_one.ts: --model=DIR and --audio=FILE are required");
+if (!model || !audioFile) throw new Error("bench/_whisper_one.ts: --model=DIR and --audio=FILE are required");
 const dtype = option("dtype") as "float32" | "float16" | undefined;
 const beam = option("beam") ? Number(option("beam")) : undefined;
 const iters = Number(option("iters") ?? 1);

@@ -1,4 +1,4 @@
-// The 60-s clip of bench/whisper.ts's transcription rows: jfk.flac (shared/data/audio) and the four
+// The 60-s clip of bench/whisper_transcribe.ts: jfk.flac (shared/data/audio) and the four
 // espeak-ng sentences of test/fixtures/whisper/speech, each followed by 1 s of silence, repeated
 // until 60 s (cut there), written once as a 16-kHz mono 16-bit WAV every system reads.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -33,7 +33,7 @@ export async function ensureSpeechClip(dir: string): Promise<string> {
   const file = join(dir, "speech60.wav");
   if (existsSync(file)) return file;
   const jfk = sharedDataFile("audio/jfk.flac");
-  if (!jfk) throw new Error("bench/whisper_clip.ts: shared/data/audio/jfk.flac not found");
+  if (!jfk) throw new Error("bench/_whisper_clip.ts: shared/data/audio/jfk.flac not found");
   const speech = join(fixturesDir, "whisper", "speech");
   const parts = [jfk, ...["garden", "library", "phone", "weather"].map((n) => join(speech, `${n}.flac`))];
   const audio = await Promise.all(parts.map((p) => loadAudio(p)));

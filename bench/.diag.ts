@@ -1,0 +1,14 @@
+import * as tc from "../packages/core/dist/index.js";
+import { loadAudio, loadWhisper, transcribe } from "../packages/whisper/dist/index.js";
+tc.setNumThreads(2);
+const beam = Number(process.argv[2]);
+const audio = (await loadAudio("/tmp/beam/speech60.wav")).subarray(0, 16000 * Number(process.argv[3] ?? 60));
+const p = await loadWhisper("/work/wt-beam/.cache/weights/openai-whisper-base");
+console.log("after load", tc.memory.stats(), process.memoryUsage().rss / 2 ** 20);
+let maxHeap = 0, maxExt = 0, maxRss = 0;
+const t = setInterval(() => { const m = process.memoryUsage(); maxHeap = Math.max(maxHeap, m.heapTotal); maxExt = Math.max(maxExt, m.arrayBuffers); maxRss = Math.max(maxRss, m.rss); }, 20);
+tc.memory.resetPeak();
+await transcribe(audio, { model: p, language: "en", wordTimestamps: true, temperature: 0, ...(beam > 1 ? { beamSize: beam } : {}) });
+clearInterval(t);
+const s = tc.memory.stats();
+console.log({ peakActiveMiB: s.peak / 2 ** 20, cacheMiB: s.cache / 2 ** 20, activeMiB: s.active / 2 ** 20, maxHeapMiB: maxHeap / 2 ** 20, maxArrayBuffersMiB: maxExt / 2 ** 20, maxRssMiB: maxRss / 2 ** 20, maxRSS: process.resourceUsage().maxRSS / 1024 });
