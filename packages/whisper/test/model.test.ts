@@ -313,6 +313,26 @@ describe("incremental decoding", () => {
     expect(maxAbsDiff(cross, full.crossAttention!)).toBeLessThan(1e-5);
   });
 
+  it("token rows sharing one audio row's cross-attention equal rows with their own copy", () => {
+    const rows = [r.tokens.slice(0, 3), [50258, 50259, 50360], r.tokens.slice(0, 3), [50258, 50259, 50359], [50258, 50260, 50359]];
+    const next = [[1169], [2068], [440], [1169], [50257]];
+    const own = tc.concatenate(rows.map(() => features), 0);
+    const run = (xa: tc.Tensor) => {
+      const cache = m.newCache();
+      const first = m.decode(rows, xa, { cache, alignmentHeads: heads });
+      const second = m.decode(next, xa, { cache, alignmentHeads: heads });
+      expect(cache.cross(0)?.k.shape[0]).toBe(xa.shape[0]);
+      return [first.logits, first.crossAttention!, second.logits, second.crossAttention!];
+    };
+    const shared = run(features), copied = run(own);
+    shared.forEach((t, i) => expect(maxAbsDiff(t, copied[i]), `output ${i}`).toBeLessThan(1e-4));
+    // Beam search's reorder keeps rows within their audio; rows of another audio are refused.
+    const cache = m.newCache();
+    m.decode(rows.slice(0, 4), tc.concatenate([features, features], 0), { cache });
+    expect(() => cache.reorder([1, 0, 3, 3])).not.toThrow();
+    expect(() => cache.reorder([2, 0, 3, 3])).toThrow(/row 0 takes row 2 of another audio/);
+  });
+
   it("reorder() keeps the cache rows of chosen beams", () => {
     const a = r.tokens.slice(0, 4), b = [50258, 50259, 50360, 50364];
     const batch = tc.concatenate([features, features], 0);

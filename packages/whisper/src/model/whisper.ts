@@ -135,10 +135,9 @@ export class MultiHeadAttention extends nn.Module {
     // A single new query sees every cached key, so it needs no mask (nor do shared keys: cross-attention).
     const mask = opts.causal && l > 1 ? "causal" : null;
     if (mask && groups > 1) throw new Error("MultiHeadAttention: causal attention cannot share keys/values across rows");
-    const r = fast.scaledDotProductAttention(q, kv.k, kv.v, { mask, returnWeights: opts.returnWeights ?? false });
-    const o = r instanceof Tensor ? r : r.output;
+    const { o, weights: w } = sharedAttention(q, kv, groups, l, mask, opts.returnWeights ?? false);
     const y = this.out.forward(reshape(transpose(o, [0, 2, 1, 3]), [b, l, s]));
-    let weights = r instanceof Tensor ? undefined : r.weights;
+    let weights = w;
     if (weights && groups > 1) {
       // [B / G, H, G * L, S] -> [B, H, L, S]
       const [, h, , n] = weights.shape;
@@ -146,6 +145,31 @@ export class MultiHeadAttention extends nn.Module {
     }
     return { y, kv, weights };
   }
+}
+
+// The attention kernel reads up to DECODE_ROWS query rows per head against the key rows in place;
+// more rows take its prefill path, which packs every head's keys and values first: measured on
+// base's cross-attention (1500 keys, 8 heads, float16), 5 rows took 12 ms against 0.14 ms for 1.
+const DECODE_ROWS = 4;
+
+/**
+ * Attention of q [B', H, G * L, D] (G row groups of L queries sharing kv): one call, or, for G
+ * groups of a few decoding rows each, calls of at most DECODE_ROWS rows (whole groups).
+ */
+function sharedAttention(q: Tensor, kv: KeyValue, groups: number, l: number, mask: "causal" | null, returnWeights: boolean) {
+  const per = groups > 1 && l <= DECODE_ROWS ? Math.max(1, Math.floor(DECODE_ROWS / l)) * l : q.shape[2];
+  const outs: Tensor[] = [], weights: Tensor[] = [];
+  for (let r0 = 0; r0 < q.shape[2]; r0 += per) {
+    const part = per >= q.shape[2] ? q : index(q, null, null, [r0, Math.min(r0 + per, q.shape[2])]);
+    const r = fast.scaledDotProductAttention(part, kv.k, kv.v, { mask, returnWeights });
+    if (r instanceof Tensor) outs.push(r);
+    else {
+      outs.push(r.output);
+      weights.push(r.weights);
+    }
+  }
+  const join = (ts: Tensor[]) => (ts.length === 1 ? ts[0] : concatenate(ts, 2));
+  return { o: join(outs), weights: weights.length ? join(weights) : undefined };
 }
 
 /** Pre-norm transformer block: self-attention, optional cross-attention, MLP (exact GELU). */
