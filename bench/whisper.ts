@@ -9,7 +9,9 @@
 // token count: end-of-text suppressed, sampleLen tokens per window, without timestamps, temperature 0,
 // greedy, no previous-text conditioning, so two 30-s windows of --sample-len tokens each plus the word
 // alignment pass. With --real=<openai/whisper-base HF folder> (tools/weights), a real-weights row for
-// ours on the same clip (and --real-ct2 / --real-mlx / --real-ggml for the peers).
+// ours on the same clip (and --real-ct2 / --real-mlx / --real-ggml for the peers). Whole
+// transcriptions on real weights, greedy and beam 5, with load time and peak RSS, each system in
+// its own process: bench/whisper_transcribe.ts.
 //
 // Run: npx tsx bench/whisper.ts [--threads=2] [--sizes=tiny,base] [--tokens=50] [--iters=3]
 //        [--sample-len=32] [--no-peers] [--peers=whisper.cpp,faster-whisper,mlx-whisper] [--mlx-rtf]
@@ -98,7 +100,8 @@ function decoderTime(model: Whisper, features: tc.Tensor, n: number): number {
   const cache = model.newCache();
   let logits = model.decode([PROMPT], features, { cache }).logits;
   let next = tc.argmax(tc.index(logits, 0, -1));
-  tc.evalSync(next, cache.layers.map((l) => [l.self?.k, l.self?.v, l.cross?.k, l.cross?.v]).flat().filter((t): t is tc.Tensor => !!t));
+  const kv = Array.from({ length: cache.nLayer }, (_, i) => [cache.self(i), cache.cross(i)]).flat();
+  tc.evalSync(next, kv.flatMap((x) => (x ? [x.k, x.v] : [])));
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     logits = model.decode([[next.item()]], features, { cache }).logits;

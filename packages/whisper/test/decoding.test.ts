@@ -77,7 +77,7 @@ function expectSame(actual: DecodingResult[], expected: OpenaiResult[], label: s
 let model: Whisper;
 let tokenizer: WhisperTokenizer;
 beforeAll(() => {
-  model = loadWhisperModel(join(fixturesDir, "whisper", "decoding", "dec-hf")).model;
+  model = loadWhisperModel(join(fixturesDir, "whisper", "decoding", "dec-hf"), { dtype: "float32" }).model;
   tokenizer = getTokenizer({ multilingual: true });
 });
 
@@ -132,7 +132,7 @@ describe("decode vs transformers' generate", () => {
 describe("the same tiny model in three layouts", () => {
   for (const file of ["tiny-hf", "tiny-mlx", "tiny-ggml.bin"]) {
     it(file, async () => {
-      const m = loadWhisperModel(join(models, file)).model;
+      const m = loadWhisperModel(join(models, file), { dtype: "float32" }).model;
       for (const name of ["greedy", "no_timestamps"]) {
         const c = refs.tiny[name];
         expectSame(await decode(m, tokenizer, tinyMel, optionsOf(c.options)), c.results, `${file} ${name}`);
@@ -198,7 +198,7 @@ describe("bad input", () => {
   });
 
   it("an English-only model cannot detect the language", async () => {
-    const en = loadWhisperModel(join(models, "en128-hf")).model;
+    const en = loadWhisperModel(join(models, "en128-hf"), { dtype: "float32" }).model;
     const enTok = getTokenizer({ multilingual: false });
     await expect(detectLanguage(en, enTok, tc.zeros([24, 128]))).rejects.toThrow("This model doesn't have language tokens so it can't perform lang id");
     const r = await decode(en, enTok, tc.zeros([24, 128]), { language: "en", withoutTimestamps: true });

@@ -82,7 +82,7 @@ describe("tiny model in three layouts", () => {
 
   for (const [layout, path] of Object.entries(layouts)) {
     it(`${layout}: encoder output, logits and cross-attention match transformers`, () => {
-      const loaded = loadWhisperModel(path);
+      const loaded = loadWhisperModel(path, { dtype: "float32" });
       expect(loaded.layout).toBe(layout);
       expect(loaded.dims).toEqual(r.dims);
       expect(loaded.model.dtype).toBe("float32");
@@ -92,41 +92,58 @@ describe("tiny model in three layouts", () => {
 
   it("the three layouts hold the same model: identical logits", () => {
     const outs = Object.values(layouts).map((p) => {
-      const m = loadWhisperModel(p).model;
+      const m = loadWhisperModel(p, { dtype: "float32" }).model;
       return m.logits([r.tokens], m.embedAudio(melOf(r)));
     });
     for (const o of outs.slice(1)) expect(maxAbsDiff(o, outs[0])).toBeLessThan(1e-5);
   });
 
   it("alignment heads: generation_config.json, MLX weights, else the last half of the layers", () => {
-    const hf = loadWhisperModel(layouts.huggingface);
+    const hf = loadWhisperModel(layouts.huggingface, { dtype: "float32" });
     expect(hf.alignmentHeads).toEqual(r.alignment_heads);
     expect(hf.alignmentHeadsSource).toBe("generation_config.json");
-    const mlx = loadWhisperModel(layouts.mlx);
+    const mlx = loadWhisperModel(layouts.mlx, { dtype: "float32" });
     expect(mlx.alignmentHeads).toEqual(r.alignment_heads);
     expect(mlx.alignmentHeadsSource).toBe("weights");
-    const ggml = loadWhisperModel(layouts.ggml);
+    const ggml = loadWhisperModel(layouts.ggml, { dtype: "float32" });
     expect(ggml.alignmentHeads).toEqual([[1, 0], [1, 1]]);
     expect(ggml.alignmentHeadsSource).toBe("default");
   });
 
   it("returns tokenizer files beside the weights, and ggml's vocabulary and mel filters", () => {
-    const hf = loadWhisperModel(layouts.huggingface);
+    const hf = loadWhisperModel(layouts.huggingface, { dtype: "float32" });
     expect(Object.keys(hf.tokenizerFiles.files)).toEqual(["generation_config.json"]);
-    const ggml = loadWhisperModel(layouts.ggml);
+    const ggml = loadWhisperModel(layouts.ggml, { dtype: "float32" });
     expect(ggml.tokenizerFiles.ggmlVocab?.length).toBe(256);
     expect(ggml.melFilters?.shape).toEqual([80, 201]);
   });
 
   it("loads a weights file given instead of its folder, and mlx weights.safetensors", async () => {
-    const viaFile = loadWhisperModel(join(layouts.mlx, "weights.npz"));
+    const viaFile = loadWhisperModel(join(layouts.mlx, "weights.npz"), { dtype: "float32" });
     expect(viaFile.layout).toBe("mlx");
     const folder = join(tmp, "mlx-safetensors");
     mkdirSync(folder);
     copyFileSync(join(layouts.mlx, "config.json"), join(folder, "config.json"));
     await tc.io.saveSafetensors(join(folder, "weights.safetensors"), tc.io.readNpz(join(layouts.mlx, "weights.npz")).tensors);
-    const st = loadWhisperModel(folder);
+    const st = loadWhisperModel(folder, { dtype: "float32" });
     checkAgainstReference(st.model, r, "mlx safetensors");
+  });
+
+  it("computes in the checkpoint's dtype by default: a float16 file stays float16, float32 on request", async () => {
+    for (const path of [layouts.huggingface, layouts.mlx, layouts.ggml]) {
+      const stored = loadWhisperModel(path).model;
+      expect(stored.dtype, path).toBe("float16");
+      expect(stored.encoder.conv1.weight.dtype, path).toBe("float16");
+      expect(loadWhisperModel(path, { dtype: "float32" }).model.encoder.conv1.weight.dtype, path).toBe("float32");
+    }
+    // A float32 file stays float32.
+    const folder = join(tmp, "f32-hf");
+    mkdirSync(folder, { recursive: true });
+    copyFileSync(join(layouts.huggingface, "config.json"), join(folder, "config.json"));
+    const wide = new Map([...tc.io.loadSafetensors(join(layouts.huggingface, "model.safetensors")).tensors].map(([k, t]) => [k, tc.astype(t, "float32")]));
+    await tc.io.saveSafetensors(join(folder, "model.safetensors"), wide);
+    expect(loadWhisperModel(folder).model.dtype).toBe("float32");
+    expect(() => loadWhisperModel(folder, { dtype: "int8" as never })).toThrow(/dtype must be float32, float16 or bfloat16, got int8/);
   });
 
   it("float16 weights stay close to the float32 reference", () => {
@@ -140,7 +157,7 @@ describe("tiny model in three layouts", () => {
 
 describe("float16 token table for the logits of a float32 model", () => {
   it("keeps the checkpoint's float16 table and gives the float32 table's logits", () => {
-    const m = loadWhisperModel(join(dir, "tiny-hf")).model;
+    const m = loadWhisperModel(join(dir, "tiny-hf"), { dtype: "float32" }).model;
     expect(m.decoder._halfTable?.dtype).toBe("float16");
     expect(m.decoder.token_embedding.weight.dtype).toBe("float32");
     const features = tc.random.normal([1, m.dims.n_audio_ctx, m.dims.n_audio_state], { key: tc.random.key(3) });
@@ -158,7 +175,7 @@ describe("float16 token table for the logits of a float32 model", () => {
 
 describe("English-only model with 128 mel bins", () => {
   it("matches transformers", () => {
-    const loaded = loadWhisperModel(join(dir, "en128-hf"));
+    const loaded = loadWhisperModel(join(dir, "en128-hf"), { dtype: "float32" });
     expect(loaded.dims).toEqual(refs.en128.dims);
     expect(loaded.model.isMultilingual).toBe(false);
     expect(loaded.alignmentHeads).toEqual(refs.en128.alignment_heads);
@@ -174,7 +191,7 @@ describe("quantized checkpoints", () => {
     ["q-ggml-q4_0", "q-ggml-q4_0.bin", { ggmlType: "Q4_0" }],
   ] as const) {
     it(`${name}: matches transformers on the dequantized weights`, () => {
-      const loaded = loadWhisperModel(join(dir, path));
+      const loaded = loadWhisperModel(join(dir, path), { dtype: "float32" });
       expect(loaded.quantization).toEqual(quant);
       // ggml blocks multiply activations rounded to int8 per block (ggufMatmul, as whisper.cpp and
       // llama.cpp do): each projection's input moves by up to amax / 254 of its block, which the
@@ -186,7 +203,7 @@ describe("quantized checkpoints", () => {
 
   for (const [type, file] of [["Q8_0", "q-ggml-q8_0.bin"], ["Q4_0", "q-ggml-q4_0.bin"]] as const) {
     it(`${file}: ggml blocks stay blocks (GgmlLinear / GgmlEmbedding, uint8), not dequantized`, () => {
-      const m = loadWhisperModel(join(dir, file)).model;
+      const m = loadWhisperModel(join(dir, file), { dtype: "float32" }).model;
       const layers = m.namedModules().filter(([, l]) => l instanceof tc.nn.GgmlLinear || l instanceof tc.nn.GgmlEmbedding);
       // whisper.cpp's quantize keeps only 2-D weights in blocks: every projection and the token table.
       expect(layers.length).toBe(2 * 6 + 2 * 10 + 1);
@@ -203,7 +220,7 @@ describe("quantized checkpoints", () => {
     it(`q-mlx-${bits}bit: weights stay packed (QuantizedLinear / QuantizedEmbedding, uint32), not dequantized`, () => {
       tc.memory.clearCache();
       const before = tc.memory.stats().active;
-      const m = loadWhisperModel(join(dir, `q-mlx-${bits}bit`)).model;
+      const m = loadWhisperModel(join(dir, `q-mlx-${bits}bit`), { dtype: "float32" }).model;
       tc.evalSync(m.parameters());
       const grew = tc.memory.stats().active - before;
       const layers = quantizedLayers(m);
@@ -263,7 +280,7 @@ describe("quantized checkpoints", () => {
       const fDir = writeFolder(`f${bits}`, cfg);
       await tc.io.saveSafetensors(join(qDir, "weights.safetensors"), packed);
       await tc.io.saveSafetensors(join(fDir, "weights.safetensors"), float);
-      const q = loadWhisperModel(qDir), f = loadWhisperModel(fDir);
+      const q = loadWhisperModel(qDir, { dtype: "float32" }), f = loadWhisperModel(fDir, { dtype: "float32" });
       expect(q.quantization).toEqual({ bits, groupSize: 32 });
       const blocks = q.model.decoder.blocks;
       expect(blocks[0].mlp1).toBeInstanceOf(tc.nn.QuantizedLinear);
@@ -278,7 +295,7 @@ describe("quantized checkpoints", () => {
 
 describe("incremental decoding", () => {
   const r = refs.tiny;
-  const loaded = loadWhisperModel(join(dir, "tiny-hf"));
+  const loaded = loadWhisperModel(join(dir, "tiny-hf"), { dtype: "float32" });
   const m = loaded.model;
   const features = m.embedAudio(melOf(r));
   const heads = loaded.alignmentHeads;
@@ -294,6 +311,26 @@ describe("incremental decoding", () => {
     expect(maxAbsDiff(logits, full.logits)).toBeLessThan(1e-4);
     const cross = tc.concatenate(parts.map((p) => p.crossAttention!), 2);
     expect(maxAbsDiff(cross, full.crossAttention!)).toBeLessThan(1e-5);
+  });
+
+  it("token rows sharing one audio row's cross-attention equal rows with their own copy", () => {
+    const rows = [r.tokens.slice(0, 3), [50258, 50259, 50360], r.tokens.slice(0, 3), [50258, 50259, 50359], [50258, 50260, 50359]];
+    const next = [[1169], [2068], [440], [1169], [50257]];
+    const own = tc.concatenate(rows.map(() => features), 0);
+    const run = (xa: tc.Tensor) => {
+      const cache = m.newCache();
+      const first = m.decode(rows, xa, { cache, alignmentHeads: heads });
+      const second = m.decode(next, xa, { cache, alignmentHeads: heads });
+      expect(cache.cross(0)?.k.shape[0]).toBe(xa.shape[0]);
+      return [first.logits, first.crossAttention!, second.logits, second.crossAttention!];
+    };
+    const shared = run(features), copied = run(own);
+    shared.forEach((t, i) => expect(maxAbsDiff(t, copied[i]), `output ${i}`).toBeLessThan(1e-4));
+    // Beam search's reorder keeps rows within their audio; rows of another audio are refused.
+    const cache = m.newCache();
+    m.decode(rows.slice(0, 4), tc.concatenate([features, features], 0), { cache });
+    expect(() => cache.reorder([1, 0, 3, 3])).not.toThrow();
+    expect(() => cache.reorder([2, 0, 3, 3])).toThrow(/row 0 takes row 2 of another audio/);
   });
 
   it("reorder() keeps the cache rows of chosen beams", () => {
@@ -355,13 +392,13 @@ describe("loading errors", () => {
   const config = readFileSync(join(hf, "config.json"));
 
   it("names what it looked for in a folder without a model", () => {
-    expect(() => loadWhisperModel(folder("empty", {}))).toThrow(/no Whisper model found: looked for config.json with model.safetensors .*weights.npz .*ggml/);
-    expect(() => loadWhisperModel(join(tmp, "nope"))).toThrow(/nope: no such file or folder/);
+    expect(() => loadWhisperModel(folder("empty", {}), { dtype: "float32" })).toThrow(/no Whisper model found: looked for config.json with model.safetensors .*weights.npz .*ggml/);
+    expect(() => loadWhisperModel(join(tmp, "nope"), { dtype: "float32" })).toThrow(/nope: no such file or folder/);
   });
 
   it("names the missing weights files and an unknown config", () => {
-    expect(() => loadWhisperModel(folder("config-only", { "config.json": config }))).toThrow(/missing weights: looked for model.safetensors or model.safetensors.index.json/);
-    expect(() => loadWhisperModel(folder("other", { "config.json": '{"model_type": "llama"}' }))).toThrow(/not a Whisper config/);
+    expect(() => loadWhisperModel(folder("config-only", { "config.json": config }), { dtype: "float32" })).toThrow(/missing weights: looked for model.safetensors or model.safetensors.index.json/);
+    expect(() => loadWhisperModel(folder("other", { "config.json": '{"model_type": "llama"}' }), { dtype: "float32" })).toThrow(/not a Whisper config/);
     expect(() => loadWhisperModel(folder("badjson", { "config.json": "{" }))).toThrow(/config.json: cannot read JSON/);
   });
 
@@ -371,14 +408,14 @@ describe("loading errors", () => {
     w.set("model.decoder.extra.weight", tc.zeros([2]));
     const p = folder("bad-keys", { "config.json": config });
     await tc.io.saveSafetensors(join(p, "model.safetensors"), w);
-    expect(() => loadWhisperModel(p)).toThrow(/missing keys: decoder\.blocks\.1\.mlp2\.bias.*unexpected keys: decoder\.extra\.weight/);
+    expect(() => loadWhisperModel(p, { dtype: "float32" })).toThrow(/missing keys: decoder\.blocks\.1\.mlp2\.bias.*unexpected keys: decoder\.extra\.weight/);
   });
 
   it("rejects configs it cannot run", () => {
     const c = JSON.parse(config.toString());
-    expect(() => loadWhisperModel(folder("ffn", { "config.json": JSON.stringify({ ...c, encoder_ffn_dim: 10 }) }))).toThrow(/encoder_ffn_dim is 10; this Whisper supports only 4 \* d_model \(32\)/);
+    expect(() => loadWhisperModel(folder("ffn", { "config.json": JSON.stringify({ ...c, encoder_ffn_dim: 10 }) }), { dtype: "float32" })).toThrow(/encoder_ffn_dim is 10; this Whisper supports only 4 \* d_model \(32\)/);
     const mlx = JSON.parse(readFileSync(join(dir, "tiny-mlx", "config.json"), "utf8"));
-    expect(() => loadWhisperModel(folder("dims", { "config.json": JSON.stringify({ ...mlx, n_text_head: 3 }) }))).toThrow(/multiples of their head counts/);
-    expect(() => loadWhisperModel(folder("quant", { "config.json": JSON.stringify({ ...mlx, quantization: { bits: 7, group_size: 64 } }) }))).toThrow(/quantization must have bits in 2, 3, 4, 5, 6, 8/);
+    expect(() => loadWhisperModel(folder("dims", { "config.json": JSON.stringify({ ...mlx, n_text_head: 3 }) }), { dtype: "float32" })).toThrow(/multiples of their head counts/);
+    expect(() => loadWhisperModel(folder("quant", { "config.json": JSON.stringify({ ...mlx, quantization: { bits: 7, group_size: 64 } }) }), { dtype: "float32" })).toThrow(/quantization must have bits in 2, 3, 4, 5, 6, 8/);
   });
 });

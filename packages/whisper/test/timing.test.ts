@@ -30,7 +30,7 @@ interface Fixture {
 }
 
 const fx = loadFixture<Fixture>("whisper/timing.json");
-const loaded = loadWhisperModel(join(fixturesDir, "whisper", "models", fx.model));
+const loaded = loadWhisperModel(join(fixturesDir, "whisper", "models", fx.model), { dtype: "float32" });
 const { model, alignmentHeads } = loaded;
 const [nMels, frames] = fx.mel.shape;
 // The fixture's mel is openai's [n_mels, frames]; ours is channels-last.
@@ -158,7 +158,7 @@ describe("addWordTimestamps", () => {
   const segmentOf = (s: SegmentRef, id: number): Segment => ({
     id, seek: s.seek, start: s.start, end: s.end, text: "", tokens: [...s.tokens], temperature: 0, avgLogprob: 0, compressionRatio: 1, noSpeechProb: 0,
   });
-  const long = loadWhisperModel(join(fixturesDir, "whisper", "models", fx.add_word_timestamps_30s.model));
+  const long = loadWhisperModel(join(fixturesDir, "whisper", "models", fx.add_word_timestamps_30s.model), { dtype: "float32" });
   const longFeatures = long.model.embedAudio(hashMel(2 * long.dims.n_audio_ctx, long.dims.n_mels));
   const runs = [
     ...fx.add_word_timestamps.map((c) => ({ c, w: loaded, feats: features, label: "" })),

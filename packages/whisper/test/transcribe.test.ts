@@ -72,7 +72,7 @@ describe.skipIf(!haveJfk)("transcribe() matches openai-whisper's transcribe()", 
   const audio: Partial<Record<"jfk" | "long", Float32Array>> = {};
 
   it("loads the model and rebuilds the reference samples exactly", async () => {
-    pipeline = await loadWhisper(join(fixturesDir, "whisper", "models", fixture.model));
+    pipeline = await loadWhisper(join(fixturesDir, "whisper", "models", fixture.model), { dtype: "float32" });
     for (const name of ["jfk", "long"] as const) {
       audio[name] = await samplesFor(name);
       expect(audio[name]!.length).toBe(fixture.audio[name].samples);

@@ -3,13 +3,18 @@
 import { row } from "./filters.js";
 import type { StepLogits } from "./filters.js";
 
-/** log_softmax of one row, in float64. */
-export function logSoftmax(x: Float32Array): Float64Array {
+/** log(sum(exp(x))) of one row, in float64: log_softmax(x)[i] is x[i] - logSumExp(x). */
+export function logSumExp(x: Float32Array): number {
   let max = -Infinity;
   for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
   let s = 0;
   for (let i = 0; i < x.length; i++) s += Math.exp(x[i] - max);
-  const lse = max + Math.log(s);
+  return max + Math.log(s);
+}
+
+/** log_softmax of one row, in float64. */
+export function logSoftmax(x: Float32Array): Float64Array {
+  const lse = logSumExp(x);
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = x[i] - lse;
   return out;
@@ -107,7 +112,7 @@ export class GreedyDecoder implements TokenDecoder {
       const r = row(logits, k);
       const last = seq[seq.length - 1];
       let token = this.temperature === 0 ? argmax(r) : sampleCategorical(r, this.temperature, this.random as Random);
-      if (last !== this.eot) sumLogprobs[k] += logSoftmax(r)[token];
+      if (last !== this.eot) sumLogprobs[k] += r[token] - logSumExp(r);
       else token = this.eot;
       if (token !== this.eot) completed = false;
       return [...seq, token];
@@ -152,9 +157,12 @@ export class BeamSearchDecoder implements TokenDecoder {
       const candidates = new Map<string, { tokens: number[]; score: number; source: number }>();
       for (let j = 0; j < this.beamSize; j++) {
         const idx = i * this.beamSize + j;
-        const logprobs = logSoftmax(row(logits, idx));
-        const { values, indices } = topk(logprobs, this.beamSize + 1);
-        values.forEach((lp, n) => {
+        // log_softmax keeps the order of the logits: the top candidates of the row, then their log-probabilities.
+        const r = row(logits, idx);
+        const lse = logSumExp(r);
+        const { values, indices } = topk(r, this.beamSize + 1);
+        values.forEach((x, n) => {
+          const lp = x - lse;
           const seq = [...tokens[idx], indices[n]];
           // openai adds in float32 (its sum_logprobs tensor) and stores back into float32.
           const key = seq.join(",");

@@ -5,7 +5,7 @@
 import { deflate } from "pako";
 import { Tensor, expandDims, index, take, tensor } from "@tessera/core";
 import { CHUNK_LENGTH } from "../mel.js";
-import type { Whisper } from "../model/whisper.js";
+import type { DecoderCache, Whisper } from "../model/whisper.js";
 import { WhisperTokenizer, languageCode } from "../tokenizer.js";
 import type { DecodingOptions, DecodingResult } from "../types.js";
 import {
@@ -95,6 +95,7 @@ async function detectFromFeatures(model: Whisper, tokenizer: WhisperTokenizer, f
   const tokens = tensor(Array.from({ length: n }, () => [tokenizer.sot]), { dtype: "int32" });
   const logits = model.decode(tokens, features).logits;
   const { data, vocab } = await readPositions(logits, [0]);
+  logits.dispose();
   const out: LanguageDetection = { languageTokens: [], languageProbs: [] };
   for (let i = 0; i < n; i++) {
     const r = languageProbsOf(tokenizer, data.subarray(i * vocab, (i + 1) * vocab));
@@ -234,11 +235,20 @@ class DecodingTask {
       detected.languageTokens.forEach((token, i) => { initial[i][this.sotIndex + 1] = token; });
     }
 
-    // One decoder row per beam or sample.
-    let tokens = initial.flatMap((t) => Array.from({ length: this.nGroup }, () => [...t]));
-    const rowFeatures = this.nGroup === 1 ? features
-      : take(features, tensor(tokens.map((_, i) => Math.floor(i / this.nGroup)), { dtype: "int32" }), 0);
+    // One decoder row per beam or sample; the rows of one audio share its features and
+    // cross-attention keys/values (the cache holds them once per audio).
+    const tokens = initial.flatMap((t) => Array.from({ length: this.nGroup }, () => [...t]));
     const cache = this.model.newCache();
+    try {
+      return await this.#loop(features, cache, tokens, languages, languageProbs);
+    } finally {
+      cache.dispose();
+    }
+  }
+
+  async #loop(features: Tensor, cache: DecoderCache, tokens: number[][], languages: string[], languageProbs?: Record<string, number>[]): Promise<DecodingResult[]> {
+    const tokenizer = this.tokenizer;
+    const nAudio = features.shape[0];
     this.#cacheRows = (rows) => {
       if (rows.some((r, i) => r !== i)) cache.reorder(rows);
     };
@@ -251,9 +261,11 @@ class DecodingTask {
     for (let i = 0; i < this.sampleLen; i++) {
       const input = i === 0 ? tokens : tokens.map((t) => [t[t.length - 1]]);
       const l = input[0].length;
-      const logits = this.model.decode(tensor(input, { dtype: "int32" }), rowFeatures, { cache }).logits;
-      const positions = i === 0 ? [this.sotIndex, l - 1] : [l - 1];
-      const { data, vocab } = await readPositions(logits, positions);
+      // The first step reads two positions of the prompt: the <|startoftranscript|> one and the last.
+      const positions = i === 0 ? [this.sotIndex, l - 1] : [0];
+      const logits = this.model.decode(input, features, { cache, logitPositions: positions }).logits;
+      const data = (await logits.data()) as Float32Array;
+      const vocab = logits.shape[2];
       logits.dispose();
       let last: Float32Array;
       if (i === 0) {

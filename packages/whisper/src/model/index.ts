@@ -4,7 +4,7 @@ export {
   sinusoids, checkDimensions, DIMENSION_KEYS,
 } from "./whisper.js";
 export type {
-  ModelDimensions, KeyValue, LayerCache, DecodeOptions, DecodeResult, AttentionOutput,
+  ModelDimensions, KeyValue, DecodeOptions, DecodeResult, AttentionOutput,
 } from "./whisper.js";
 export { sanitizeHf, sanitizeMlx, sanitizeGgml, dimsFromHfConfig } from "./sanitize.js";
 export {

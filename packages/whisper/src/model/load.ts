@@ -4,7 +4,6 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import { Tensor, io, isFloating, nn } from "@tessera/core";
-import type { DType } from "@tessera/core";
 import {
   checkAlignmentHeads, defaultAlignmentHeads, officialAlignmentHeads,
 } from "./alignment.js";
@@ -18,9 +17,16 @@ import type { ModelDimensions } from "./whisper.js";
 
 export type WhisperLayout = "huggingface" | "mlx" | "ggml";
 
+/** The compute dtypes a Whisper model loads in. */
+export type WhisperDType = "float32" | "float16" | "bfloat16";
+
 export interface LoadWhisperOptions {
-  /** dtype of the floating-point weights (default float32: CPU kernels compute halves in float32 anyway). */
-  dtype?: "float32" | "float16" | "bfloat16";
+  /**
+   * dtype of the floating-point weights and activations. Default: the checkpoint's own (a float16
+   * file computes in float16, each matmul and reduction accumulating in float32; a float32 file in
+   * float32). "float32" widens a half checkpoint (more exact, slower: twice the bytes per token).
+   */
+  dtype?: WhisperDType;
 }
 
 /** Tokenizer-related files found beside the weights (by file name), and ggml's own vocabulary. */
@@ -100,8 +106,9 @@ const LOOKED_FOR =
  * Throws naming the missing files, an unknown layout, or missing/unexpected weight keys.
  */
 export function loadWhisperModel(path: string, opts: LoadWhisperOptions = {}): LoadedWhisperModel {
-  const dtype = opts.dtype ?? "float32";
-  if (!["float32", "float16", "bfloat16"].includes(dtype)) throw new Error(`loadWhisperModel: dtype must be float32, float16 or bfloat16, got ${String(dtype)}`);
+  const dtype = opts.dtype;
+  if (dtype !== undefined && !["float32", "float16", "bfloat16"].includes(dtype))
+    throw new Error(`loadWhisperModel: dtype must be float32, float16 or bfloat16, got ${String(dtype)}`);
   if (!existsSync(path)) fail(path, "no such file or folder");
   if (!statSync(path).isDirectory()) {
     if (isGgml(path)) return loadGgml(path, dtype);
@@ -115,7 +122,7 @@ export function loadWhisperModel(path: string, opts: LoadWhisperOptions = {}): L
   fail(path, `no Whisper model found: ${LOOKED_FOR}`);
 }
 
-function loadFolder(folder: string, dtype: DType, weightsFile?: string): LoadedWhisperModel {
+function loadFolder(folder: string, dtype: WhisperDType | undefined, weightsFile?: string): LoadedWhisperModel {
   const configPath = join(folder, "config.json");
   if (!existsSync(configPath)) fail(folder, `no config.json beside ${basename(weightsFile ?? folder)}: ${LOOKED_FOR}`);
   const config = readJson(configPath);
@@ -132,7 +139,7 @@ function findWeights(folder: string, names: string[], explicit?: string): string
   fail(folder, `missing weights: looked for ${names.join(" or ")}${extra}`);
 }
 
-function loadHf(folder: string, config: Record<string, unknown>, dtype: DType, explicit?: string): LoadedWhisperModel {
+function loadHf(folder: string, config: Record<string, unknown>, dtype: WhisperDType | undefined, explicit?: string): LoadedWhisperModel {
   const dims = dimsFromHfConfig(config, join(folder, "config.json"));
   const file = findWeights(folder, ["model.safetensors", "model.safetensors.index.json"], explicit);
   const weights = sanitizeHf(io.loadWeights(file).tensors);
@@ -146,7 +153,7 @@ function loadHf(folder: string, config: Record<string, unknown>, dtype: DType, e
   return { model, dims, layout: "huggingface", ...alignment(dims, heads), tokenizerFiles: tokenizerFiles(folder) };
 }
 
-function loadMlx(folder: string, config: Record<string, unknown>, dtype: DType, explicit?: string): LoadedWhisperModel {
+function loadMlx(folder: string, config: Record<string, unknown>, dtype: WhisperDType | undefined, explicit?: string): LoadedWhisperModel {
   const configPath = join(folder, "config.json");
   const dims = checkDimensions(config, configPath);
   const quantization = readMlxQuantization(config, configPath);
@@ -172,7 +179,7 @@ function loadMlx(folder: string, config: Record<string, unknown>, dtype: DType, 
   return { model, dims, layout: "mlx", ...alignment(dims, heads), quantization, tokenizerFiles: tokenizerFiles(folder) };
 }
 
-function loadGgml(path: string, dtype: DType): LoadedWhisperModel {
+function loadGgml(path: string, dtype: WhisperDType | undefined): LoadedWhisperModel {
   const f = io.readWhisperGgml(path);
   try {
     const dims = checkDimensions(f.hparams as unknown as Record<string, unknown>, path);
@@ -194,12 +201,13 @@ function loadGgml(path: string, dtype: DType): LoadedWhisperModel {
     }
     const ggmlType = modules.size ? [...modules.values()][0] : undefined;
     const model = new Whisper(dims);
+    const target = dtype ?? checkpointDType(weights);
     try {
-      nn.useGgmlWeights(model, modules, dtype === "float16" ? "float16" : "float32");
+      nn.useGgmlWeights(model, modules, target === "float16" ? "float16" : "float32");
     } catch (e) {
       fail(path, (e as Error).message);
     }
-    build(dims, weights, dtype, path, model);
+    build(dims, weights, target, path, model);
     return {
       model, dims, layout: "ggml", ...alignment(dims), quantization: ggmlType ? { ggmlType } : undefined,
       tokenizerFiles: { ...tokenizerFiles(dirname(path)), ggmlVocab: f.vocab }, melFilters: f.melFilters,
@@ -216,7 +224,22 @@ function alignment(dims: ModelDimensions, given?: { heads: AlignmentHeads; sourc
   return { alignmentHeads: defaultAlignmentHeads(dims), alignmentHeadsSource: "default" };
 }
 
-function build(dims: ModelDimensions, weights: WeightMap, dtype: DType, file: string, model = new Whisper(dims)): Whisper {
+/**
+ * The float dtype holding most of a checkpoint's float values (quantized files: their scales' and
+ * other float tensors'); float64 counts as float32.
+ */
+export function checkpointDType(weights: WeightMap): WhisperDType {
+  const count = new Map<WhisperDType, number>();
+  for (const w of weights.values()) {
+    if (!isFloating(w.dtype)) continue;
+    const d: WhisperDType = w.dtype === "float16" || w.dtype === "bfloat16" ? w.dtype : "float32";
+    count.set(d, (count.get(d) ?? 0) + w.size);
+  }
+  return [...count].reduce<[WhisperDType, number]>((a, b) => (b[1] > a[1] ? b : a), ["float32", 0])[0];
+}
+
+function build(dims: ModelDimensions, weights: WeightMap, requested: WhisperDType | undefined, file: string, model = new Whisper(dims)): Whisper {
+  const dtype = requested ?? checkpointDType(weights);
   try {
     model.loadWeights(weights);
   } catch (e) {

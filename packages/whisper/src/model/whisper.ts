@@ -6,6 +6,11 @@ import {
   Tensor, add, astype, concatenate, copy, fast, gelu, index, matmul, nn, reshape, take, tensor, tidy, transpose,
 } from "@tessera/core";
 import type { DType, NestedArray } from "@tessera/core";
+import { DecoderCache } from "./cache.js";
+import type { KeyValue } from "./cache.js";
+
+export { DecoderCache };
+export type { KeyValue };
 
 /** openai-whisper's ModelDimensions (the names its checkpoints, MLX configs and whisper.cpp use). */
 export interface ModelDimensions {
@@ -74,12 +79,6 @@ function embeddingDType(e: TokenEmbedding): DType {
   return e.weight.dtype;
 }
 
-/** Keys and values of one attention layer, split into heads: [B, H, S, D]. */
-export interface KeyValue {
-  k: Tensor;
-  v: Tensor;
-}
-
 export interface AttentionOutput {
   y: Tensor;
   kv: KeyValue;
@@ -104,34 +103,73 @@ export class MultiHeadAttention extends nn.Module {
     this.out = new nn.Linear(nState, nState);
   }
 
-  // [B, L, H * D] -> [B, H, L, D]
-  #heads(x: Tensor): Tensor {
+  // [B, L, H * D] -> [B / G, H, G * L, D]: G rows of x that attend to the same keys/values (beams
+  // of one audio) become the query rows of one batch entry; a view.
+  #heads(x: Tensor, groups = 1): Tensor {
     const [b, l, s] = x.shape;
-    return transpose(reshape(x, [b, l, this.nHead, s / this.nHead]), [0, 2, 1, 3]);
+    return transpose(reshape(x, [b / groups, groups * l, this.nHead, s / this.nHead]), [0, 2, 1, 3]);
   }
 
   /**
-   * Self-attention over x (appending to `cache` when given, causal when `causal`), or
-   * cross-attention to xa (whose keys/values `cache` holds once computed).
+   * Self-attention over x (`append` stores the new keys/values and returns all so far, e.g.
+   * DecoderCache.append; causal when `causal`), or cross-attention to xa, whose keys/values
+   * `cache` holds once computed. Cross-attention keys/values of fewer batch rows than x are
+   * shared: x's rows [a * G, (a + 1) * G) attend to row a (G = x rows / key rows).
    */
-  forward(x: Tensor, opts: { xa?: Tensor; cache?: KeyValue; causal?: boolean; returnWeights?: boolean } = {}): AttentionOutput {
-    const q = this.#heads(this.query.forward(x));
+  forward(x: Tensor, opts: {
+    xa?: Tensor; cache?: KeyValue; append?: (kv: KeyValue) => KeyValue; causal?: boolean; returnWeights?: boolean;
+  } = {}): AttentionOutput {
     let kv: KeyValue;
     if (!opts.xa) {
-      const k = this.#heads(this.key.forward(x)), v = this.#heads(this.value.forward(x));
-      kv = opts.cache ? { k: concatenate([opts.cache.k, k], 2), v: concatenate([opts.cache.v, v], 2) } : { k, v };
+      const fresh = { k: this.#heads(this.key.forward(x)), v: this.#heads(this.value.forward(x)) };
+      kv = opts.append ? opts.append(fresh) : fresh;
     } else {
       // Made contiguous once per window: every decoding step then reads each head's keys and values in order.
       kv = opts.cache ?? { k: copy(this.#heads(this.key.forward(opts.xa))), v: copy(this.#heads(this.value.forward(opts.xa))) };
     }
-    // A single new query sees every cached key, so it needs no mask.
-    const mask = opts.causal && x.shape[1] > 1 ? "causal" : null;
-    const r = fast.scaledDotProductAttention(q, kv.k, kv.v, { mask, returnWeights: opts.returnWeights ?? false });
-    const o = r instanceof Tensor ? r : r.output;
-    const [b, h, l, d] = o.shape;
-    const y = this.out.forward(reshape(transpose(o, [0, 2, 1, 3]), [b, l, h * d]));
-    return { y, kv, weights: r instanceof Tensor ? undefined : r.weights };
+    const [b, l, s] = x.shape;
+    const groups = b / kv.k.shape[0];
+    if (!Number.isInteger(groups))
+      throw new Error(`MultiHeadAttention: ${b} query rows cannot share the keys/values of ${kv.k.shape[0]} rows`);
+    const q = this.#heads(this.query.forward(x), groups);
+    // A single new query sees every cached key, so it needs no mask (nor do shared keys: cross-attention).
+    const mask = opts.causal && l > 1 ? "causal" : null;
+    if (mask && groups > 1) throw new Error("MultiHeadAttention: causal attention cannot share keys/values across rows");
+    const { o, weights: w } = sharedAttention(q, kv, groups, l, mask, opts.returnWeights ?? false);
+    const y = this.out.forward(reshape(transpose(o, [0, 2, 1, 3]), [b, l, s]));
+    let weights = w;
+    if (weights && groups > 1) {
+      // [B / G, H, G * L, S] -> [B, H, L, S]
+      const [, h, , n] = weights.shape;
+      weights = reshape(transpose(reshape(weights, [b / groups, h, groups, l, n]), [0, 2, 1, 3, 4]), [b, h, l, n]);
+    }
+    return { y, kv, weights };
   }
+}
+
+// The attention kernel reads up to DECODE_ROWS query rows per head against the key rows in place;
+// more rows take its prefill path, which packs every head's keys and values first: measured on
+// base's cross-attention (1500 keys, 8 heads, float16), 5 rows took 12 ms against 0.14 ms for 1.
+const DECODE_ROWS = 4;
+
+/**
+ * Attention of q [B', H, G * L, D] (G row groups of L queries sharing kv): one call, or, for G
+ * groups of a few decoding rows each, calls of at most DECODE_ROWS rows (whole groups).
+ */
+function sharedAttention(q: Tensor, kv: KeyValue, groups: number, l: number, mask: "causal" | null, returnWeights: boolean) {
+  const per = groups > 1 && l <= DECODE_ROWS ? Math.max(1, Math.floor(DECODE_ROWS / l)) * l : q.shape[2];
+  const outs: Tensor[] = [], weights: Tensor[] = [];
+  for (let r0 = 0; r0 < q.shape[2]; r0 += per) {
+    const part = per >= q.shape[2] ? q : index(q, null, null, [r0, Math.min(r0 + per, q.shape[2])]);
+    const r = fast.scaledDotProductAttention(part, kv.k, kv.v, { mask, returnWeights });
+    if (r instanceof Tensor) outs.push(r);
+    else {
+      outs.push(r.output);
+      weights.push(r.weights);
+    }
+  }
+  const join = (ts: Tensor[]) => (ts.length === 1 ? ts[0] : concatenate(ts, 2));
+  return { o: join(outs), weights: weights.length ? join(weights) : undefined };
 }
 
 /** Pre-norm transformer block: self-attention, optional cross-attention, MLP (exact GELU). */
@@ -157,16 +195,22 @@ export class ResidualAttentionBlock extends nn.Module {
     this.mlp_ln = new nn.LayerNorm(nState);
   }
 
-  forward(x: Tensor, opts: { xa?: Tensor; cache?: LayerCache; causal?: boolean; returnWeights?: boolean } = {}) {
-    const self = this.attn.forward(this.attn_ln.forward(x), { cache: opts.cache?.self, causal: opts.causal });
+  /**
+   * `append` stores the self-attention keys/values (see MultiHeadAttention.forward); `cross` are the
+   * cross-attention keys/values of xa when already computed.
+   */
+  forward(x: Tensor, opts: {
+    xa?: Tensor; cross?: KeyValue; append?: (kv: KeyValue) => KeyValue; causal?: boolean; returnWeights?: boolean;
+  } = {}) {
+    const self = this.attn.forward(this.attn_ln.forward(x), { append: opts.append, causal: opts.causal });
     x = add(x, self.y);
     let cross: AttentionOutput | undefined;
     if (this.cross_attn && this.cross_attn_ln && opts.xa) {
-      cross = this.cross_attn.forward(this.cross_attn_ln.forward(x), { xa: opts.xa, cache: opts.cache?.cross, returnWeights: opts.returnWeights });
+      cross = this.cross_attn.forward(this.cross_attn_ln.forward(x), { xa: opts.xa, cache: opts.cross, returnWeights: opts.returnWeights });
       x = add(x, cross.y);
     }
     x = add(x, this.mlp2.forward(gelu(this.mlp1.forward(this.mlp_ln.forward(x)))));
-    return { x, cache: { self: self.kv, cross: cross?.kv }, crossWeights: cross?.weights };
+    return { x, cross: cross?.kv, crossWeights: cross?.weights };
   }
 }
 
@@ -203,45 +247,20 @@ export class AudioEncoder extends nn.Module {
   }
 }
 
-/** Per-layer decoder state: self-attention keys/values so far, and the cross-attention ones. */
-export interface LayerCache {
-  self?: KeyValue;
-  cross?: KeyValue;
-}
-
-/**
- * The decoder's key/value cache for one batch of audio features. `forward` appends to it; the
- * cross-attention keys/values are computed once, on the first call.
- */
-export class DecoderCache {
-  layers: LayerCache[];
-
-  constructor(nLayer: number) {
-    this.layers = Array.from({ length: nLayer }, () => ({}));
-  }
-
-  /** Tokens decoded so far (the position of the next one). */
-  get offset(): number {
-    return this.layers[0]?.self?.k.shape[2] ?? 0;
-  }
-
-  /** Keeps the batch rows `indices` (e.g. surviving beams), in that order. */
-  reorder(indices: readonly number[] | Tensor): void {
-    const idx = indices instanceof Tensor ? indices : tensor(indices as number[], { dtype: "int32" });
-    const pick = (kv?: KeyValue): KeyValue | undefined => kv && { k: take(kv.k, idx, 0), v: take(kv.v, idx, 0) };
-    this.layers = this.layers.map((l) => ({ self: pick(l.self), cross: pick(l.cross) }));
-  }
-}
-
 export interface DecodeOptions {
   /** Reused and extended across calls for incremental decoding. */
   cache?: DecoderCache;
   /** [layer, head] pairs whose cross-attention probabilities to return (for word timing). */
   alignmentHeads?: readonly (readonly [number, number])[];
+  /**
+   * Positions of `tokens` (0 to L - 1) whose logits to compute, in that order (default: all). A
+   * prompt's first step needs two of its L: the others' [L, n_vocab] logits are never made.
+   */
+  logitPositions?: readonly number[];
 }
 
 export interface DecodeResult {
-  /** float32 [B, L, n_vocab]. */
+  /** float32 [B, L, n_vocab] (L: the logitPositions when given). */
   logits: Tensor;
   /** Cross-attention probabilities [B, alignmentHeads.length, L, n_audio_ctx], heads in the order asked. */
   crossAttention?: Tensor;
@@ -265,7 +284,10 @@ export class TextDecoder extends nn.Module {
     this.ln = new nn.LayerNorm(nState);
   }
 
-  /** tokens [B, L] (int32) attending to audio features xa [B, S, n_state]. */
+  /**
+   * tokens [B, L] (int32) attending to audio features xa [B / G, S, n_state]: token rows
+   * [a * G, (a + 1) * G) (beams or samples of one audio) share audio row a.
+   */
   forward(tokens: Tensor, xa: Tensor, opts: DecodeOptions = {}): DecodeResult {
     const cache = opts.cache;
     const offset = cache?.offset ?? 0;
@@ -273,10 +295,11 @@ export class TextDecoder extends nn.Module {
     if (tokens.ndim !== 2) throw new Error(`TextDecoder: tokens must be [batch, length], got [${tokens.shape.join(", ")}]`);
     const [b, l] = tokens.shape;
     if (offset + l > nCtx) throw new Error(`TextDecoder: ${offset + l} tokens exceed the text context of ${nCtx}`);
-    if (xa.ndim !== 3 || xa.shape[2] !== nState || (xa.shape[0] !== b && !cache?.layers[0]?.cross))
-      throw new Error(`TextDecoder: audio features must be [${b}, n_audio_ctx, ${nState}], got [${xa.shape.join(", ")}]`);
-    if (cache && cache.layers.length !== this.blocks.length)
-      throw new Error(`TextDecoder: the cache has ${cache.layers.length} layers, the decoder ${this.blocks.length}`);
+    const audioRows = cache?.cross(0)?.k.shape[0] ?? xa.shape[0];
+    if (xa.ndim !== 3 || xa.shape[2] !== nState || !(audioRows > 0 && b % audioRows === 0))
+      throw new Error(`TextDecoder: audio features must be [${b} (or a divisor: rows per audio), n_audio_ctx, ${nState}], got [${xa.shape.join(", ")}]`);
+    if (cache && cache.nLayer !== this.blocks.length)
+      throw new Error(`TextDecoder: the cache has ${cache.nLayer} layers, the decoder ${this.blocks.length}`);
     const heads = opts.alignmentHeads ?? [];
     for (const [layer, head] of heads)
       if (!(layer >= 0 && layer < this.blocks.length && head >= 0 && head < this.blocks[0].attn.nHead))
@@ -290,12 +313,17 @@ export class TextDecoder extends nn.Module {
     const weights = new Map<number, Tensor>();
     this.blocks.forEach((block, i) => {
       const wanted = heads.some(([layer]) => layer === i);
-      const r = block.forward(x, { xa, cache: cache?.layers[i], causal: true, returnWeights: wanted });
+      const append = cache && ((kv: KeyValue) => cache.append(i, kv));
+      const r = block.forward(x, { xa, cross: cache?.cross(i), append, causal: true, returnWeights: wanted });
       x = r.x;
-      if (cache) cache.layers[i] = r.cache;
+      if (cache && !cache.cross(i) && r.cross) cache.setCross(i, r.cross);
       if (wanted && r.crossWeights) weights.set(i, r.crossWeights);
     });
-    const h = this.ln.forward(x);
+    cache?.advance(l);
+    const positions = opts.logitPositions;
+    if (positions && !positions.every((p) => Number.isInteger(p) && p >= 0 && p < l))
+      throw new Error(`TextDecoder: logitPositions must be integers in [0, ${l}), got [${positions.join(", ")}]`);
+    const h = this.ln.forward(positions ? take(x, tensor([...positions], { dtype: "int32" }), 1) : x);
     const half = this._halfTable;
     const logits = half && dtype === "float32" ? matmul(h, half.T) : astype(this.token_embedding.asLinear(h), "float32");
     if (!heads.length) return { logits };
@@ -327,9 +355,7 @@ export class Whisper extends nn.Module {
    * encoder's intermediate tensors are released on return (tidy), so their buffers go back to the
    * allocator as soon as the features are evaluated instead of when the garbage collector finds
    * them (in a synchronous loop, never): in bench/whisper.ts, base's encoder went from 1.1 s to
-   * 0.57 s per window, as its activations stopped coming from fresh pages. (decode() has no such
-   * scope yet: one A/B of transcribe() with it was slower, 3.6 -> 4.5 s on the 60-s clip, while a
-   * per-token loop showed no difference; it waits for a cleaner measurement.)
+   * 0.57 s per window, as its activations stopped coming from fresh pages. decode() does the same.
    */
   embedAudio(mel: Tensor): Tensor {
     return tidy(() => this.encoder.forward(mel));
@@ -337,7 +363,9 @@ export class Whisper extends nn.Module {
 
   /** Decoder logits (and cross-attention of chosen heads) for tokens [B, L]; see DecodeOptions. */
   decode(tokens: Tensor | NestedArray, audioFeatures: Tensor, opts: DecodeOptions = {}): DecodeResult {
-    return this.decoder.forward(tokensTensor(tokens), audioFeatures, opts);
+    // The step's intermediates are released on return (the cache keeps its own buffers), so a
+    // beam-search step's memory goes back to the allocator before the next one.
+    return tidy(() => this.decoder.forward(tokensTensor(tokens), audioFeatures, opts));
   }
 
   /** float32 logits [B, L, n_vocab]. */
@@ -347,7 +375,7 @@ export class Whisper extends nn.Module {
 
   /** An empty cache for incremental decoding. */
   newCache(): DecoderCache {
-    return new DecoderCache(this.dims.n_text_layer);
+    return new DecoderCache(this.dims.n_text_layer, this.dims.n_text_ctx);
   }
 
   /** The dtype of the weights (the first float parameter's). */
