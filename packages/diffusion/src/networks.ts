@@ -20,12 +20,6 @@ export interface UNetConditioning {
   timeIds?: Tensor;
 }
 
-/** The VAE encoder's diagonal Gaussian over latents. */
-export interface LatentDistribution {
-  mean: Tensor;
-  std: Tensor;
-}
-
 /**
  * A Stable Diffusion model as the pipeline uses it. Tensors are channels-last, as in core:
  * latents [batch, height / 8, width / 8, channels], images [batch, height, width, 3] in [-1, 1].
@@ -53,6 +47,6 @@ export interface DiffusionNetworks {
   unet(latents: Tensor, timestep: number, cond: UNetConditioning): Tensor;
   /** Latents (already divided by scalingFactor) to images in about [-1, 1]. */
   vaeDecode(latents: Tensor): Tensor;
-  /** Images in [-1, 1] to the latent distribution (before scalingFactor). */
-  vaeEncode(images: Tensor): LatentDistribution;
+  /** Images in [-1, 1] to the encoder's diagonal Gaussian over latents (before scalingFactor). */
+  vaeEncode(images: Tensor): { mean: Tensor; logvar: Tensor };
 }

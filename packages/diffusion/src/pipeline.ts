@@ -1,7 +1,7 @@
 // txt2img and img2img on any DiffusionNetworks, following diffusers' StableDiffusion(XL)Pipeline and
 // StableDiffusion(XL)Img2ImgPipeline step for step (noise, CFG, strength -> first step, decoding).
 import { randomInt } from "node:crypto";
-import { add, astype, clip, divide, evaluate, multiply, round, subtract, tensor } from "@tessera/core";
+import { add, astype, clip, divide, evaluate, exp, multiply, round, subtract, tensor } from "@tessera/core";
 import type { Tensor } from "@tessera/core";
 import { conditioning, denoise } from "./denoise.js";
 import type { StepProgress } from "./denoise.js";
@@ -178,7 +178,7 @@ export async function img2imgLatents(net: DiffusionNetworks, image: string | Uin
   const start = img2imgStart(run.sampler, run.steps, strength);
   const dist = net.vaeEncode(imageTensor(img));
   // One encoder sample per image (its own seed), where diffusers repeats one sample over the batch.
-  const sample = add(dist.mean, multiply(dist.std, run.noise.encode));
+  const sample = add(dist.mean, multiply(exp(multiply(dist.logvar, 0.5)), run.noise.encode));
   const init = run.sampler.addNoise(multiply(sample, net.scalingFactor), run.noise.initial, start);
   const cond = await conditioning(net, prompt, run.negativePrompt, run.count, run.guidance, run);
   const latents = await denoise(net, run.sampler, init, cond, { guidance: run.guidance, start, onStep: opts.onStep, signal: opts.signal });
