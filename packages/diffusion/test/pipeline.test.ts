@@ -79,7 +79,7 @@ describe("txt2img loop", () => {
       const base = tc.add(tc.multiply(xin, 0.9), tc.multiply(w, 0.1 + s.timesteps[i] / 2000));
       x = s.step(tc.add(base, Math.fround(0.5 * Math.fround(0.3 + g * Math.fround(1.0 - 0.3)))), i, x);
     }
-    expectClose(latents, { shape: x.shape as number[], dtype: "float32", data: Array.from(x.dataSync()) }, { rtol: 1e-5, atol: 1e-5 });
+    expectClose(latents, { shape: x.shape as number[], dtype: "float32", data: Array.from(x.dataSync() as Float32Array) }, { rtol: 1e-5, atol: 1e-5 });
   });
 
   it("SDXL: zero unconditional embeddings without a negative prompt, size ids per row", async () => {
