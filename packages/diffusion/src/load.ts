@@ -1,0 +1,191 @@
+// loadDiffusersFolder: a diffusers pipeline folder (model_index.json + one folder per component with
+// config.json and safetensors) to our models. sanitize* here are the only conversions: PyTorch
+// convolution weights [O, I, kh, kw] become channels-last [O, kh, kw, I].
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { Tensor, io, isFloating, transpose } from "@tessera/core";
+import type { nn } from "@tessera/core";
+import { CLIPTextModel, CLIPTextModelWithProjection, clipTextConfig, sanitizeClip } from "./clip.js";
+import { ClipTokenizer } from "./clip_tokenizer.js";
+import { checkModelDType } from "./config.js";
+import type { ModelDType, RawConfig } from "./config.js";
+import { UNet2DConditionModel, unetConfig } from "./unet.js";
+import { AutoencoderKL, sanitizeVae, vaeConfig } from "./vae.js";
+
+/** The pipelines whose components we load (text-to-image and image-to-image use the same ones). */
+const PIPELINES: Record<string, "sd" | "sdxl"> = {
+  StableDiffusionPipeline: "sd", StableDiffusionImg2ImgPipeline: "sd",
+  StableDiffusionXLPipeline: "sdxl", StableDiffusionXLImg2ImgPipeline: "sdxl",
+};
+
+export interface LoadDiffusionOptions {
+  /** dtype of the text encoders and UNet (default float32). */
+  dtype?: ModelDType;
+  /**
+   * dtype of the VAE. Default: float32 when the VAE's config says force_upcast (SDXL's VAE overflows
+   * in float16, as diffusers knows), else `dtype`.
+   */
+  vaeDtype?: ModelDType;
+}
+
+/** A scheduler as the folder describes it; the samplers read `config`. */
+export interface SchedulerSpec {
+  className: string;
+  config: RawConfig;
+}
+
+/** Everything a Stable Diffusion pipeline needs, loaded. */
+export interface DiffusionComponents {
+  /** "sd" (1.x / 2.x: one text encoder) or "sdxl" (two, pooled embeddings, size conditioning). */
+  kind: "sd" | "sdxl";
+  /** model_index.json's _class_name (or the single-file's inferred one). */
+  pipelineClass: string;
+  textEncoder: CLIPTextModel;
+  tokenizer: ClipTokenizer;
+  /** SDXL's second text encoder (OpenCLIP bigG with projection) and its tokenizer (pads with "!"). */
+  textEncoder2?: CLIPTextModelWithProjection;
+  tokenizer2?: ClipTokenizer;
+  unet: UNet2DConditionModel;
+  vae: AutoencoderKL;
+  scheduler?: SchedulerSpec;
+  /** SDXL: an empty negative prompt means zero embeddings (model_index.json's force_zeros_for_empty_prompt). */
+  forceZerosForEmptyPrompt: boolean;
+  /** Where it was loaded from. */
+  source: string;
+}
+
+/** Reads a JSON object file, with errors naming the file. @internal */
+export function readJsonObject(path: string, what: string): RawConfig {
+  if (!existsSync(path)) throw new Error(`${what}: missing ${path}`);
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`${what}: cannot read ${path} as JSON (${(e as Error).message})`);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error(`${what}: ${path} is not a JSON object`);
+  return v as RawConfig;
+}
+
+const WEIGHT_FILES = [
+  "diffusion_pytorch_model.safetensors", "model.safetensors", "diffusion_pytorch_model.safetensors.index.json",
+  "model.safetensors.index.json", "diffusion_pytorch_model.fp16.safetensors", "model.fp16.safetensors",
+];
+
+/** The safetensors of one component folder. @internal */
+export function componentWeights(dir: string): Map<string, Tensor> {
+  const found = WEIGHT_FILES.map((f) => join(dir, f)).find((p) => existsSync(p));
+  if (!found) {
+    const bins = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".bin")) : [];
+    const hint = bins.length ? ` (${bins.join(", ")} found: PyTorch pickles are not read; convert them to safetensors)` : "";
+    throw new Error(`loadDiffusersFolder: no weights in ${dir}: looked for ${WEIGHT_FILES.join(", ")}${hint}`);
+  }
+  return io.loadWeights(found).tensors;
+}
+
+/** PyTorch conv weights [O, I, kh, kw] -> channels-last [O, kh, kw, I]; everything else as it is. */
+export function sanitizeConvs(weights: Map<string, Tensor>): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [k, v] of weights) out.set(k, v.ndim === 4 ? transpose(v, [0, 2, 3, 1]) : v);
+  return out;
+}
+
+/** Loads weights into a fresh module and casts floating parameters to `dtype`; errors name `source`. @internal */
+export function fill<M extends nn.Module>(model: M, weights: Map<string, Tensor>, dtype: ModelDType, source: string): M {
+  try {
+    model.loadWeights(weights);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  return model.apply((p) => (isFloating(p.dtype) && p.dtype !== dtype ? p.astype(dtype) : p));
+}
+
+function componentClass(index: RawConfig, name: string, indexPath: string): string | null {
+  const entry = index[name];
+  if (entry === undefined || entry === null) return null;
+  if (!Array.isArray(entry) || entry.length !== 2) throw new Error(`loadDiffusersFolder: ${indexPath}: '${name}' must be [library, class], got ${JSON.stringify(entry)}`);
+  return entry[1] === null ? null : String(entry[1]);
+}
+
+function requireClass(index: RawConfig, name: string, allowed: string[], indexPath: string): string {
+  const cls = componentClass(index, name, indexPath);
+  if (cls === null) throw new Error(`loadDiffusersFolder: ${indexPath} has no '${name}' component`);
+  if (!allowed.includes(cls)) throw new Error(`loadDiffusersFolder: ${indexPath}: ${name} is a ${cls}; supported: ${allowed.join(", ")}`);
+  return cls;
+}
+
+/** Loads a text encoder folder (CLIPTextModel or CLIPTextModelWithProjection). */
+export function loadTextEncoder(dir: string, withProjection: boolean, dtype: ModelDType): CLIPTextModel {
+  const cfgPath = join(dir, "config.json");
+  const cfg = clipTextConfig(readJsonObject(cfgPath, "loadDiffusersFolder"), cfgPath);
+  const model = withProjection ? new CLIPTextModelWithProjection(cfg) : new CLIPTextModel(cfg);
+  return fill(model, sanitizeClip(componentWeights(dir)), dtype, dir);
+}
+
+/** Loads a unet/ folder. */
+export function loadUNet(dir: string, dtype: ModelDType): UNet2DConditionModel {
+  const cfgPath = join(dir, "config.json");
+  const model = new UNet2DConditionModel(unetConfig(readJsonObject(cfgPath, "loadDiffusersFolder"), cfgPath));
+  return fill(model, sanitizeConvs(componentWeights(dir)), dtype, dir);
+}
+
+/** Loads a vae/ folder. */
+export function loadVae(dir: string, dtype: ModelDType): AutoencoderKL {
+  const cfgPath = join(dir, "config.json");
+  const model = new AutoencoderKL(vaeConfig(readJsonObject(cfgPath, "loadDiffusersFolder"), cfgPath));
+  return fill(model, sanitizeConvs(sanitizeVae(componentWeights(dir))), dtype, dir);
+}
+
+/** The VAE dtype the options ask for (float32 for force_upcast VAEs unless given). @internal */
+export function vaeDtypeFor(vae: { force_upcast: boolean }, opts: LoadDiffusionOptions, dtype: ModelDType): ModelDType {
+  if (opts.vaeDtype !== undefined) return checkModelDType(opts.vaeDtype, "loadDiffusion");
+  return vae.force_upcast ? "float32" : dtype;
+}
+
+/**
+ * Loads a diffusers Stable Diffusion folder (1.x, 2.x, SDXL; as `save_pretrained` or the Hub write
+ * them): model_index.json, text_encoder/ (+ text_encoder_2/ for SDXL), tokenizer/ (+ tokenizer_2/),
+ * unet/, vae/ and scheduler/. Throws naming the missing file, an unsupported pipeline or component
+ * class, or missing / unexpected weights.
+ */
+export function loadDiffusersFolder(dir: string, opts: LoadDiffusionOptions = {}): DiffusionComponents {
+  const dtype = checkModelDType(opts.dtype ?? "float32", "loadDiffusersFolder");
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`loadDiffusersFolder: ${dir} is not a folder`);
+  const indexPath = join(dir, "model_index.json");
+  if (!existsSync(indexPath)) throw new Error(`loadDiffusersFolder: ${dir} has no model_index.json (not a diffusers pipeline folder)`);
+  const index = readJsonObject(indexPath, "loadDiffusersFolder");
+  const pipelineClass = String(index._class_name ?? "");
+  const kind = PIPELINES[pipelineClass];
+  if (!kind) throw new Error(`loadDiffusersFolder: ${indexPath}: pipeline '${pipelineClass}' is not supported (supported: ${Object.keys(PIPELINES).join(", ")})`);
+  const sub = (name: string) => {
+    const p = join(dir, name);
+    if (!existsSync(p)) throw new Error(`loadDiffusersFolder: ${dir} lists '${name}' in model_index.json but has no ${name}/ folder`);
+    return p;
+  };
+  const tokenizers = ["CLIPTokenizer", "CLIPTokenizerFast"];
+  requireClass(index, "unet", ["UNet2DConditionModel"], indexPath);
+  requireClass(index, "vae", ["AutoencoderKL"], indexPath);
+  requireClass(index, "tokenizer", tokenizers, indexPath);
+  const te1 = requireClass(index, "text_encoder", ["CLIPTextModel", "CLIPTextModelWithProjection"], indexPath);
+  const textEncoder = loadTextEncoder(sub("text_encoder"), te1 === "CLIPTextModelWithProjection", dtype);
+  const tokenizer = ClipTokenizer.fromFolder(sub("tokenizer"));
+  let textEncoder2: CLIPTextModelWithProjection | undefined;
+  let tokenizer2: ClipTokenizer | undefined;
+  if (kind === "sdxl") {
+    requireClass(index, "text_encoder_2", ["CLIPTextModelWithProjection"], indexPath);
+    requireClass(index, "tokenizer_2", tokenizers, indexPath);
+    textEncoder2 = loadTextEncoder(sub("text_encoder_2"), true, dtype) as CLIPTextModelWithProjection;
+    tokenizer2 = ClipTokenizer.fromFolder(sub("tokenizer_2"));
+  }
+  const unet = loadUNet(sub("unet"), dtype);
+  const vaeDir = sub("vae");
+  const vaeCfg = vaeConfig(readJsonObject(join(vaeDir, "config.json"), "loadDiffusersFolder"), join(vaeDir, "config.json"));
+  const vae = loadVae(vaeDir, vaeDtypeFor(vaeCfg, opts, dtype));
+  const schedClass = componentClass(index, "scheduler", indexPath);
+  const schedPath = join(dir, "scheduler", "scheduler_config.json");
+  const scheduler = schedClass && existsSync(schedPath) ? { className: schedClass, config: readJsonObject(schedPath, "loadDiffusersFolder") } : undefined;
+  return {
+    kind, pipelineClass, textEncoder, tokenizer, textEncoder2, tokenizer2, unet, vae, scheduler,
+    forceZerosForEmptyPrompt: kind === "sdxl" && index.force_zeros_for_empty_prompt !== false, source: dir,
+  };
+}
