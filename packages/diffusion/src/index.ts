@@ -22,3 +22,5 @@ export { formatParameters, parseParameters, a1111SamplerName } from "./parameter
 export type { GenerationParameters } from "./parameters.js";
 export { seededNoise } from "./noise.js";
 export type { PipelineNoise } from "./noise.js";
+export { loadDiffusion, encodePrompt, networksFrom, quantizeComponents } from "./sd.js";
+export type { DiffusionPipeline, LoadDiffusionPipelineOptions } from "./sd.js";
