@@ -9,6 +9,10 @@ export { AutoencoderKL, Encoder, Decoder, vaeConfig, sanitizeVae } from "./vae.j
 export type { VaeConfig, LatentDistribution } from "./vae.js";
 export { ResnetBlock2D, Downsample2D, Upsample2D, TimestepEmbedding, timestepEmbedding } from "./blocks.js";
 export { Transformer2DModel, BasicTransformerBlock, Attention } from "./transformer.js";
-export { loadDiffusersFolder, loadTextEncoder, loadUNet, loadVae, sanitizeConvs } from "./load.js";
-export type { DiffusionComponents, LoadDiffusionOptions, SchedulerSpec } from "./load.js";
+export { loadDiffusersFolder, readPipelineFolder, sanitizeConvs } from "./load.js";
+export type { DiffusionComponents, LoadDiffusionOptions, PipelineSpec, SchedulerSpec } from "./load.js";
+export { loadSingleFile, detectCheckpointKind, SINGLE_FILE_CONFIG_REPOS } from "./single_file.js";
+export type { CheckpointKind, LoadSingleFileOptions } from "./single_file.js";
 export type { ModelDType, RawConfig } from "./config.js";
+export { encodePrompts } from "./prompt.js";
+export type { TextConditioner, EncodePromptOptions, PromptEmbeddings } from "./prompt.js";
