@@ -10,6 +10,8 @@ import type { ClipTextConfig } from "./clip.js";
 import { ClipTokenizer } from "./clip_tokenizer.js";
 import { checkModelDType } from "./config.js";
 import type { ModelDType, RawConfig } from "./config.js";
+import { MLX_EXAMPLES_QUANTIZATION, quantizeComponents } from "./quantize.js";
+import type { DiffusionQuantization } from "./quantize.js";
 import { UNet2DConditionModel, unetConfig } from "./unet.js";
 import type { UNetConfig } from "./unet.js";
 import { AutoencoderKL, sanitizeVae, vaeConfig } from "./vae.js";
@@ -29,6 +31,17 @@ export interface LoadDiffusionOptions {
    * in float16, as diffusers knows), else `dtype`.
    */
   vaeDtype?: ModelDType;
+  /**
+   * Quantize at load: true for mlx-examples' choice (text encoders 4-bit groups of 64, UNet 8-bit
+   * groups of 32; Linear layers only), or the bits and group sizes to use.
+   */
+  quantize?: boolean | DiffusionQuantization;
+}
+
+/** Applies opts.quantize to loaded components. @internal */
+export function maybeQuantize(c: DiffusionComponents, opts: LoadDiffusionOptions): DiffusionComponents {
+  if (!opts.quantize) return c;
+  return quantizeComponents(c, opts.quantize === true ? MLX_EXAMPLES_QUANTIZATION : opts.quantize);
 }
 
 /** A scheduler as the folder describes it; the samplers read `config`. */
@@ -198,8 +211,8 @@ export function loadDiffusersFolder(dir: string, opts: LoadDiffusionOptions = {}
   const unet = fill(new UNet2DConditionModel(spec.unet.config), sanitizeConvs(componentWeights(spec.unet.dir)), dtype, spec.unet.dir);
   const vae = fill(new AutoencoderKL(spec.vae.config), sanitizeConvs(sanitizeVae(componentWeights(spec.vae.dir))),
     vaeDtypeFor(spec.vae.config, opts, dtype), spec.vae.dir);
-  return {
+  return maybeQuantize({
     kind: spec.kind, pipelineClass: spec.pipelineClass, textEncoder, tokenizer: spec.tokenizer, textEncoder2,
     tokenizer2: spec.tokenizer2, unet, vae, scheduler: spec.scheduler, forceZerosForEmptyPrompt: spec.forceZerosForEmptyPrompt, source: dir,
-  };
+  }, opts);
 }

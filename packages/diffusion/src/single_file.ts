@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Tensor, io, reshape, split } from "@tessera/core";
 import { CLIPTextModel, CLIPTextModelWithProjection, sanitizeClip } from "./clip.js";
 import { checkModelDType } from "./config.js";
-import { fill, readPipelineFolder, sanitizeConvs, vaeDtypeFor } from "./load.js";
+import { fill, maybeQuantize, readPipelineFolder, sanitizeConvs, vaeDtypeFor } from "./load.js";
 import type { DiffusionComponents, LoadDiffusionOptions } from "./load.js";
 import { UNet2DConditionModel } from "./unet.js";
 import { AutoencoderKL } from "./vae.js";
@@ -212,8 +212,8 @@ export function loadSingleFile(path: string, opts: LoadSingleFileOptions): Diffu
   }
   const left = [...all.keys()].filter((k) => !taken.has(k) && !IGNORED.test(k));
   if (left.length) throw new Error(`loadSingleFile: ${path}: unexpected keys ${left.slice(0, 10).join(", ")}${left.length > 10 ? ` and ${left.length - 10} more` : ""}`);
-  return {
+  return maybeQuantize({
     kind: base.kind, pipelineClass: base.pipelineClass, textEncoder, tokenizer: base.tokenizer, textEncoder2, tokenizer2: base.tokenizer2,
     unet, vae, scheduler: base.scheduler, forceZerosForEmptyPrompt: base.forceZerosForEmptyPrompt, source: path,
-  };
+  }, opts);
 }
