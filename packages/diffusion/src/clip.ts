@@ -1,7 +1,7 @@
 // The CLIP text encoder (transformers' CLIPTextModel / CLIPTextModelWithProjection) that Stable
 // Diffusion conditions on. Attribute names are transformers' keys without the "text_model." prefix
 // (transformers 5 saves them so; older checkpoints' prefix is dropped by sanitizeClip).
-import { Tensor, add, argmax, equal, fast, matmul, nn, reshape, takeAlongAxis, transpose, arange, expandDims } from "@tessera/core";
+import { Tensor, add, argmax, equal, fast, nn, reshape, takeAlongAxis, transpose, arange, expandDims } from "@tessera/core";
 import { ConfigReader } from "./config.js";
 import type { RawConfig } from "./config.js";
 
@@ -183,7 +183,7 @@ export class CLIPTextModelWithProjection extends CLIPTextModel {
 
   override forward(ids: Tensor): ClipTextOutput {
     const out = super.forward(ids);
-    return { ...out, textEmbeds: matmul(out.pooledOutput, this.text_projection.weight.T) };
+    return { ...out, textEmbeds: this.text_projection.forward(out.pooledOutput) };
   }
 }
 

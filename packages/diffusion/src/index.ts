@@ -10,9 +10,15 @@ export { AutoencoderKL, Encoder, Decoder, vaeConfig, sanitizeVae } from "./vae.j
 export type { VaeConfig, LatentDistribution } from "./vae.js";
 export { ResnetBlock2D, Downsample2D, Upsample2D, TimestepEmbedding, timestepEmbedding } from "./blocks.js";
 export { Transformer2DModel, BasicTransformerBlock, Attention } from "./transformer.js";
-export { loadDiffusersFolder, loadTextEncoder, loadUNet, loadVae, sanitizeConvs } from "./load.js";
-export type { DiffusionComponents, LoadDiffusionOptions, SchedulerSpec } from "./load.js";
+export { loadDiffusersFolder, readPipelineFolder, sanitizeConvs } from "./load.js";
+export type { DiffusionComponents, LoadDiffusionOptions, PipelineSpec, SchedulerSpec } from "./load.js";
+export { loadSingleFile, detectCheckpointKind, SINGLE_FILE_CONFIG_REPOS } from "./single_file.js";
+export type { CheckpointKind, LoadSingleFileOptions } from "./single_file.js";
 export type { ModelDType, RawConfig } from "./config.js";
+export { encodePrompts } from "./prompt.js";
+export type { TextConditioner, EncodePromptOptions, PromptEmbeddings } from "./prompt.js";
+export { quantizeComponents, MLX_EXAMPLES_QUANTIZATION } from "./quantize.js";
+export type { DiffusionQuantization } from "./quantize.js";
 export * from "./schedulers/index.js";
 export * from "./networks.js";
 export * from "./pipeline.js";
@@ -22,5 +28,5 @@ export { formatParameters, parseParameters, a1111SamplerName } from "./parameter
 export type { GenerationParameters } from "./parameters.js";
 export { seededNoise } from "./noise.js";
 export type { PipelineNoise } from "./noise.js";
-export { loadDiffusion, encodePrompt, networksFrom, quantizeComponents } from "./sd.js";
+export { loadDiffusion, networksFrom } from "./sd.js";
 export type { DiffusionPipeline, LoadDiffusionPipelineOptions } from "./sd.js";

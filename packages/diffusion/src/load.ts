@@ -6,11 +6,16 @@ import { join } from "node:path";
 import { Tensor, io, isFloating, transpose } from "@tessera/core";
 import type { nn } from "@tessera/core";
 import { CLIPTextModel, CLIPTextModelWithProjection, clipTextConfig, sanitizeClip } from "./clip.js";
+import type { ClipTextConfig } from "./clip.js";
 import { ClipTokenizer } from "./clip_tokenizer.js";
 import { checkModelDType } from "./config.js";
 import type { ModelDType, RawConfig } from "./config.js";
+import { MLX_EXAMPLES_QUANTIZATION, quantizeComponents } from "./quantize.js";
+import type { DiffusionQuantization } from "./quantize.js";
 import { UNet2DConditionModel, unetConfig } from "./unet.js";
+import type { UNetConfig } from "./unet.js";
 import { AutoencoderKL, sanitizeVae, vaeConfig } from "./vae.js";
+import type { VaeConfig } from "./vae.js";
 
 /** The pipelines whose components we load (text-to-image and image-to-image use the same ones). */
 const PIPELINES: Record<string, "sd" | "sdxl"> = {
@@ -26,6 +31,17 @@ export interface LoadDiffusionOptions {
    * in float16, as diffusers knows), else `dtype`.
    */
   vaeDtype?: ModelDType;
+  /**
+   * Quantize at load: true for mlx-examples' choice (text encoders 4-bit groups of 64, UNet 8-bit
+   * groups of 32; Linear layers only), or the bits and group sizes to use.
+   */
+  quantize?: boolean | DiffusionQuantization;
+}
+
+/** Applies opts.quantize to loaded components. @internal */
+export function maybeQuantize(c: DiffusionComponents, opts: LoadDiffusionOptions): DiffusionComponents {
+  if (!opts.quantize) return c;
+  return quantizeComponents(c, opts.quantize === true ? MLX_EXAMPLES_QUANTIZATION : opts.quantize);
 }
 
 /** A scheduler as the folder describes it; the samplers read `config`. */
@@ -114,42 +130,33 @@ function requireClass(index: RawConfig, name: string, allowed: string[], indexPa
   return cls;
 }
 
-/** Loads a text encoder folder (CLIPTextModel or CLIPTextModelWithProjection). */
-export function loadTextEncoder(dir: string, withProjection: boolean, dtype: ModelDType): CLIPTextModel {
-  const cfgPath = join(dir, "config.json");
-  const cfg = clipTextConfig(readJsonObject(cfgPath, "loadDiffusersFolder"), cfgPath);
-  const model = withProjection ? new CLIPTextModelWithProjection(cfg) : new CLIPTextModel(cfg);
-  return fill(model, sanitizeClip(componentWeights(dir)), dtype, dir);
-}
-
-/** Loads a unet/ folder. */
-export function loadUNet(dir: string, dtype: ModelDType): UNet2DConditionModel {
-  const cfgPath = join(dir, "config.json");
-  const model = new UNet2DConditionModel(unetConfig(readJsonObject(cfgPath, "loadDiffusersFolder"), cfgPath));
-  return fill(model, sanitizeConvs(componentWeights(dir)), dtype, dir);
-}
-
-/** Loads a vae/ folder. */
-export function loadVae(dir: string, dtype: ModelDType): AutoencoderKL {
-  const cfgPath = join(dir, "config.json");
-  const model = new AutoencoderKL(vaeConfig(readJsonObject(cfgPath, "loadDiffusersFolder"), cfgPath));
-  return fill(model, sanitizeConvs(sanitizeVae(componentWeights(dir))), dtype, dir);
-}
-
 /** The VAE dtype the options ask for (float32 for force_upcast VAEs unless given). @internal */
 export function vaeDtypeFor(vae: { force_upcast: boolean }, opts: LoadDiffusionOptions, dtype: ModelDType): ModelDType {
   if (opts.vaeDtype !== undefined) return checkModelDType(opts.vaeDtype, "loadDiffusion");
   return vae.force_upcast ? "float32" : dtype;
 }
 
-/**
- * Loads a diffusers Stable Diffusion folder (1.x, 2.x, SDXL; as `save_pretrained` or the Hub write
- * them): model_index.json, text_encoder/ (+ text_encoder_2/ for SDXL), tokenizer/ (+ tokenizer_2/),
- * unet/, vae/ and scheduler/. Throws naming the missing file, an unsupported pipeline or component
- * class, or missing / unexpected weights.
- */
-export function loadDiffusersFolder(dir: string, opts: LoadDiffusionOptions = {}): DiffusionComponents {
-  const dtype = checkModelDType(opts.dtype ?? "float32", "loadDiffusersFolder");
+/** What a pipeline folder says without its weights: configs, tokenizers and scheduler. */
+export interface PipelineSpec {
+  kind: "sd" | "sdxl";
+  pipelineClass: string;
+  textEncoder: { dir: string; config: ClipTextConfig; withProjection: boolean };
+  textEncoder2?: { dir: string; config: ClipTextConfig };
+  unet: { dir: string; config: UNetConfig };
+  vae: { dir: string; config: VaeConfig };
+  tokenizer: ClipTokenizer;
+  tokenizer2?: ClipTokenizer;
+  scheduler?: SchedulerSpec;
+  forceZerosForEmptyPrompt: boolean;
+}
+
+function componentConfig<T>(dir: string, parse: (raw: RawConfig, source: string) => T): T {
+  const p = join(dir, "config.json");
+  return parse(readJsonObject(p, "loadDiffusersFolder"), p);
+}
+
+/** Reads model_index.json, every component's config.json and the tokenizers (no weights). */
+export function readPipelineFolder(dir: string): PipelineSpec {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`loadDiffusersFolder: ${dir} is not a folder`);
   const indexPath = join(dir, "model_index.json");
   if (!existsSync(indexPath)) throw new Error(`loadDiffusersFolder: ${dir} has no model_index.json (not a diffusers pipeline folder)`);
@@ -167,25 +174,45 @@ export function loadDiffusersFolder(dir: string, opts: LoadDiffusionOptions = {}
   requireClass(index, "vae", ["AutoencoderKL"], indexPath);
   requireClass(index, "tokenizer", tokenizers, indexPath);
   const te1 = requireClass(index, "text_encoder", ["CLIPTextModel", "CLIPTextModelWithProjection"], indexPath);
-  const textEncoder = loadTextEncoder(sub("text_encoder"), te1 === "CLIPTextModelWithProjection", dtype);
-  const tokenizer = ClipTokenizer.fromFolder(sub("tokenizer"));
-  let textEncoder2: CLIPTextModelWithProjection | undefined;
-  let tokenizer2: ClipTokenizer | undefined;
+  const spec: PipelineSpec = {
+    kind, pipelineClass,
+    textEncoder: { dir: sub("text_encoder"), config: componentConfig(sub("text_encoder"), clipTextConfig), withProjection: te1 === "CLIPTextModelWithProjection" },
+    unet: { dir: sub("unet"), config: componentConfig(sub("unet"), unetConfig) },
+    vae: { dir: sub("vae"), config: componentConfig(sub("vae"), vaeConfig) },
+    tokenizer: ClipTokenizer.fromFolder(sub("tokenizer")),
+    forceZerosForEmptyPrompt: kind === "sdxl" && index.force_zeros_for_empty_prompt !== false,
+  };
   if (kind === "sdxl") {
     requireClass(index, "text_encoder_2", ["CLIPTextModelWithProjection"], indexPath);
     requireClass(index, "tokenizer_2", tokenizers, indexPath);
-    textEncoder2 = loadTextEncoder(sub("text_encoder_2"), true, dtype) as CLIPTextModelWithProjection;
-    tokenizer2 = ClipTokenizer.fromFolder(sub("tokenizer_2"));
+    spec.textEncoder2 = { dir: sub("text_encoder_2"), config: componentConfig(sub("text_encoder_2"), clipTextConfig) };
+    spec.tokenizer2 = ClipTokenizer.fromFolder(sub("tokenizer_2"));
   }
-  const unet = loadUNet(sub("unet"), dtype);
-  const vaeDir = sub("vae");
-  const vaeCfg = vaeConfig(readJsonObject(join(vaeDir, "config.json"), "loadDiffusersFolder"), join(vaeDir, "config.json"));
-  const vae = loadVae(vaeDir, vaeDtypeFor(vaeCfg, opts, dtype));
   const schedClass = componentClass(index, "scheduler", indexPath);
   const schedPath = join(dir, "scheduler", "scheduler_config.json");
-  const scheduler = schedClass && existsSync(schedPath) ? { className: schedClass, config: readJsonObject(schedPath, "loadDiffusersFolder") } : undefined;
-  return {
-    kind, pipelineClass, textEncoder, tokenizer, textEncoder2, tokenizer2, unet, vae, scheduler,
-    forceZerosForEmptyPrompt: kind === "sdxl" && index.force_zeros_for_empty_prompt !== false, source: dir,
-  };
+  if (schedClass && existsSync(schedPath)) spec.scheduler = { className: schedClass, config: readJsonObject(schedPath, "loadDiffusersFolder") };
+  return spec;
+}
+
+/**
+ * Loads a diffusers Stable Diffusion folder (1.x, 2.x, SDXL; as `save_pretrained` or the Hub write
+ * them): model_index.json, text_encoder/ (+ text_encoder_2/ for SDXL), tokenizer/ (+ tokenizer_2/),
+ * unet/, vae/ and scheduler/. Throws naming the missing file, an unsupported pipeline or component
+ * class, or missing / unexpected weights.
+ */
+export function loadDiffusersFolder(dir: string, opts: LoadDiffusionOptions = {}): DiffusionComponents {
+  const dtype = checkModelDType(opts.dtype ?? "float32", "loadDiffusersFolder");
+  const spec = readPipelineFolder(dir);
+  const te = spec.textEncoder;
+  const textEncoder = fill(te.withProjection ? new CLIPTextModelWithProjection(te.config) : new CLIPTextModel(te.config),
+    sanitizeClip(componentWeights(te.dir)), dtype, te.dir);
+  const te2 = spec.textEncoder2;
+  const textEncoder2 = te2 ? fill(new CLIPTextModelWithProjection(te2.config), sanitizeClip(componentWeights(te2.dir)), dtype, te2.dir) : undefined;
+  const unet = fill(new UNet2DConditionModel(spec.unet.config), sanitizeConvs(componentWeights(spec.unet.dir)), dtype, spec.unet.dir);
+  const vae = fill(new AutoencoderKL(spec.vae.config), sanitizeConvs(sanitizeVae(componentWeights(spec.vae.dir))),
+    vaeDtypeFor(spec.vae.config, opts, dtype), spec.vae.dir);
+  return maybeQuantize({
+    kind: spec.kind, pipelineClass: spec.pipelineClass, textEncoder, tokenizer: spec.tokenizer, textEncoder2,
+    tokenizer2: spec.tokenizer2, unet, vae, scheduler: spec.scheduler, forceZerosForEmptyPrompt: spec.forceZerosForEmptyPrompt, source: dir,
+  }, opts);
 }

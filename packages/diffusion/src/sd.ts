@@ -1,19 +1,22 @@
 // loadDiffusion: a repo id or diffusers folder to a ready txt2img / img2img pipeline: the loaded
 // components (load.ts) wrapped as DiffusionNetworks, with diffusers' encode_prompt, and quantized at
-// load as mlx-examples does when asked.
+// load as mlx-examples does when asked (load.ts).
 import { existsSync, statSync } from "node:fs";
-import { astype, concatenate, nn, resolveModel } from "@tessera/core";
-import type { Tensor, hub } from "@tessera/core";
-import type { CLIPTextModel } from "./clip.js";
-import type { ClipTokenizer } from "./clip_tokenizer.js";
+import { astype, io, resolveModel } from "@tessera/core";
+import type { hub } from "@tessera/core";
 import type { ModelDType } from "./config.js";
 import type { DiffusionImage, RgbImage } from "./image.js";
 import { loadDiffusersFolder } from "./load.js";
 import type { DiffusionComponents } from "./load.js";
-import type { DiffusionNetworks, TextConditioning } from "./networks.js";
+import type { DiffusionNetworks } from "./networks.js";
+import { encodePrompts } from "./prompt.js";
+import { SINGLE_FILE_CONFIG_REPOS, detectCheckpointKind, loadSingleFile } from "./single_file.js";
 import { img2img, txt2img } from "./pipeline.js";
 import type { GenerateOptions, Img2ImgOptions } from "./pipeline.js";
 import type { SchedulerConfig } from "./schedulers/index.js";
+
+/** A single file's configs and tokenizers: the repo's json and text files only. */
+const CONFIG_FILES = ["model_index.json", "scheduler/*.json", "tokenizer/*", "tokenizer_2/*", "*/config.json"];
 
 /** Files of a diffusers repo worth downloading (not the .ckpt / .bin / onnx / flax copies). */
 const REPO_FILES = [
@@ -25,6 +28,11 @@ const REPO_FILES = [
 export interface LoadDiffusionPipelineOptions {
   /** Quantize at load as mlx-examples' --quantize: text encoders 4-bit (groups of 64), UNet 8-bit (groups of 32); Linear layers only. */
   quantize?: boolean;
+  /**
+   * For a single-file checkpoint: the diffusers folder or repo id with its configs and tokenizers
+   * (default: SINGLE_FILE_CONFIG_REPOS for the detected architecture, json/txt files only).
+   */
+  config?: string;
   /** Weights dtype of the text encoders and UNet (default float32); the VAE follows its force_upcast. */
   dtype?: ModelDType;
   /** Hub options (revision, cacheDir, offline, progress...) for repo ids. */
@@ -41,26 +49,6 @@ export interface DiffusionPipeline {
   img2img(image: string | Uint8Array | RgbImage, prompt: string, opts?: Img2ImgOptions): Promise<DiffusionImage[]>;
 }
 
-function encode(encoder: CLIPTextModel, tokenizer: ClipTokenizer, prompts: readonly string[], warn?: (m: string) => void) {
-  return encoder.forward(tokenizer.tokenize(prompts, { warn }).ids);
-}
-
-/**
- * diffusers' encode_prompt (clip_skip none): SD 1.x / 2.x condition on the text encoder's last
- * hidden state; SDXL on both encoders' penultimate hidden states side by side, plus the second
- * encoder's projected pooled output.
- */
-export function encodePrompt(c: DiffusionComponents, prompts: readonly string[], warn?: (m: string) => void): TextConditioning {
-  if (c.kind === "sd") return { embeddings: astype(encode(c.textEncoder, c.tokenizer, prompts, warn).lastHiddenState, "float32") };
-  if (!c.textEncoder2 || !c.tokenizer2) throw new Error("encodePrompt: an SDXL pipeline needs text_encoder_2 and tokenizer_2");
-  const a = encode(c.textEncoder, c.tokenizer, prompts, warn);
-  const b = encode(c.textEncoder2, c.tokenizer2, prompts, warn);
-  const penultimate = (h: Tensor[]): Tensor => h[h.length - 2];
-  const embeddings = concatenate([penultimate(a.hiddenStates), penultimate(b.hiddenStates)], -1);
-  if (!b.textEmbeds) throw new Error("encodePrompt: text_encoder_2 has no text projection (CLIPTextModelWithProjection expected)");
-  return { embeddings: astype(embeddings, "float32"), pooled: astype(b.textEmbeds, "float32") };
-}
-
 /** The components as the pipeline's networks (latents and images float32 at the boundary). */
 export function networksFrom(c: DiffusionComponents, opts: { warn?: (m: string) => void; name?: string } = {}): DiffusionNetworks {
   const scheduler: SchedulerConfig = { ...(c.scheduler?.config as SchedulerConfig | undefined), _class_name: c.scheduler?.className };
@@ -72,7 +60,10 @@ export function networksFrom(c: DiffusionComponents, opts: { warn?: (m: string) 
     defaultSize: c.unet.config.sample_size * c.vae.scaleFactor,
     sdxl: c.kind === "sdxl" ? { forceZerosForEmptyPrompt: c.forceZerosForEmptyPrompt } : undefined,
     name: opts.name ?? c.source,
-    encodePrompt: (prompts) => encodePrompt(c, prompts, opts.warn),
+    encodePrompt: (prompts) => {
+      const e = encodePrompts(c, prompts, { warn: opts.warn });
+      return { embeddings: astype(e.embeds, "float32"), pooled: e.pooled && astype(e.pooled, "float32") };
+    },
     unet: (latents, t, cond) => {
       const added = cond.textEmbeds && cond.timeIds ? { textEmbeds: cond.textEmbeds, timeIds: cond.timeIds } : undefined;
       return astype(c.unet.forward(latents, t, cond.embeddings, added), "float32");
@@ -85,25 +76,24 @@ export function networksFrom(c: DiffusionComponents, opts: { warn?: (m: string) 
   };
 }
 
-/** mlx-examples' --quantize: Linear layers of the text encoders 4-bit / 64, of the UNet 8-bit / 32. */
-export function quantizeComponents(c: DiffusionComponents): void {
-  const linear = (groupSize: number) => (_: string, m: nn.Module) => m instanceof nn.Linear && m.weight.shape[1] % groupSize === 0;
-  for (const te of [c.textEncoder, c.textEncoder2]) if (te) nn.quantize(te, { bits: 4, groupSize: 64, predicate: linear(64) });
-  nn.quantize(c.unet, { bits: 8, groupSize: 32, predicate: linear(32) });
-}
-
 /**
  * Loads a Stable Diffusion pipeline (1.x, 2.x, SDXL) from a diffusers folder or a Hugging Face repo id
- * (resolved through the huggingface_hub cache, downloading what is missing).
+ * (resolved through the huggingface_hub cache, downloading what is missing), or a single-file
+ * `.safetensors` checkpoint with the original SD key names (configs from `opts.config`).
  */
 export async function loadDiffusion(model: string, opts: LoadDiffusionPipelineOptions = {}): Promise<DiffusionPipeline> {
   if (typeof model !== "string" || model.trim() === "")
     throw new Error(`loadDiffusion: model must be a diffusers folder or a repo id, got ${JSON.stringify(model)}`);
-  if (existsSync(model) && statSync(model).isFile())
-    throw new Error(`loadDiffusion: ${model} is a single file; single-file checkpoints are not supported here yet: pass a diffusers folder or repo id`);
-  const path = existsSync(model) ? model : await resolveModel(model, { ...opts.hub, allowPatterns: REPO_FILES });
-  const components = loadDiffusersFolder(path, { dtype: opts.dtype });
-  if (opts.quantize) quantizeComponents(components);
+  let components: DiffusionComponents;
+  if (existsSync(model) && statSync(model).isFile()) {
+    const kind = detectCheckpointKind(io.loadWeights(model).tensors.keys(), model);
+    const config = opts.config ?? SINGLE_FILE_CONFIG_REPOS[kind];
+    const folder = existsSync(config) ? config : await resolveModel(config, { ...opts.hub, allowPatterns: CONFIG_FILES });
+    components = loadSingleFile(model, { config: folder, dtype: opts.dtype, quantize: opts.quantize });
+  } else {
+    const path = existsSync(model) ? model : await resolveModel(model, { ...opts.hub, allowPatterns: REPO_FILES });
+    components = loadDiffusersFolder(path, { dtype: opts.dtype, quantize: opts.quantize });
+  }
   const networks = networksFrom(components, { warn: opts.warn, name: model });
   return {
     components, networks,

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
 import { fixturesDir, fromRef, loadFixture } from "../../../test/helpers/reference.js";
 import type { RefArray } from "../../../test/helpers/reference.js";
-import { loadDiffusersFolder } from "../src/index.js";
+import { encodePrompts, loadDiffusersFolder } from "../src/index.js";
 import type { DiffusionComponents, ModelDType } from "../src/index.js";
 
 interface EncoderRef {
@@ -102,6 +102,21 @@ describe.each(["sd15", "sdxl"])("%s", (name) => {
           if (e.text_embeds) expectNear(out.textEmbeds!, e.text_embeds, tol, `${label} text_embeds`);
         });
       }
+    });
+
+    it("encodePrompts: diffusers' encode_prompt (SDXL: both encoders' penultimate states + pooled; SD: clip_skip too)", () => {
+      const p = load(name, dtype);
+      for (const t of ref.text) {
+        const label = JSON.stringify(t.prompt.slice(0, 20));
+        const out = encodePrompts(p, t.prompt, { warn: () => {} });
+        expectNear(out.embeds, t.prompt_embeds, tol, `${label} prompt_embeds`);
+        if (t.pooled_prompt_embeds) expectNear(out.pooled!, t.pooled_prompt_embeds, tol, `${label} pooled`);
+        if (t.prompt_embeds_clip_skip_1)
+          expectNear(encodePrompts(p, t.prompt, { clipSkip: 1, warn: () => {} }).embeds, t.prompt_embeds_clip_skip_1, tol, `${label} clip_skip 1`);
+      }
+      const batch = encodePrompts(p, ref.text.map((t) => t.prompt), { warn: () => {} });
+      expect(batch.embeds.shape[0]).toBe(ref.text.length);
+      expect(() => encodePrompts(p, "x", { clipSkip: 5 })).toThrow(/clipSkip 5/);
     });
 
     it("UNet: one call (CFG batch of 2 at t=981; odd-sized latents at t=37.5)", () => {
