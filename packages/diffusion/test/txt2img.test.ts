@@ -67,6 +67,22 @@ describe("txt2img and img2img against diffusers", () => {
     });
   }
 
+  it("a single-file checkpoint gives the folder's result; --quantize stays close to float32", async () => {
+    const c = cases[0];
+    const opts = { steps: c.steps, guidance: c.guidance, sampler: c.sampler, negativePrompt: c.negativePrompt ?? undefined,
+      width: c.width, height: c.height, latents: fromRef(c.latents!) };
+    const single = await loadDiffusion(join(fixturesDir, "diffusion", "sd15.safetensors"), { config: join(fixturesDir, "diffusion", "sd15") });
+    const { latents } = await txt2imgLatents(single.networks, c.prompt, opts);
+    expect(relError(latents, c.final), "single-file final latents").toBeLessThan(5e-5);
+    const q = await loadDiffusion(join(fixturesDir, "diffusion", "sd15"), { quantize: true });
+    const image = decodeLatents(q.networks, (await txt2imgLatents(q.networks, c.prompt, opts)).latents);
+    const mse = (tc.mean(tc.square(tc.subtract(image, fromRef(c.image)))).item());
+    const psnr = 10 * Math.log10(1 / mse);
+    // Measured: PSNR 63 dB on the tiny random model (8-bit UNet, 4-bit text encoder); it must differ from float32.
+    expect(psnr).toBeGreaterThan(45);
+    expect(mse).toBeGreaterThan(0);
+  });
+
   it("warns once per encoder when a prompt is truncated to 77 tokens", async () => {
     const warnings: string[] = [];
     const p = await loadDiffusion(join(fixturesDir, "diffusion", "sd15"), { warn: (m) => warnings.push(m) });
