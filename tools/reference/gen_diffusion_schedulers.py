@@ -59,7 +59,7 @@ SAMPLERS = {
     "lcm": (LCMScheduler, {}),
 }
 SIGMAS = {"karras": {"use_karras_sigmas": True}, "exponential": {"use_exponential_sigmas": True}}
-NOISY_MODULES = ["scheduling_euler_ancestral_discrete", "scheduling_dpmsolver_multistep", "scheduling_lcm"]
+NOISY_MODULES = ["scheduling_ddim", "scheduling_euler_ancestral_discrete", "scheduling_dpmsolver_multistep", "scheduling_lcm"]
 
 rng = np.random.default_rng(20261202)
 W = rng.standard_normal(SHAPE).astype(np.float32)
@@ -89,7 +89,7 @@ def make_scheduler(sampler, sigmas, config, extra):
     return cls.from_config(config, **overrides, **(SIGMAS.get(sigmas) or {}), **extra)
 
 
-def run(name, sampler, steps, config, sigmas=None, strength=None, extra=None, seed=0):
+def run(name, sampler, steps, config, sigmas=None, strength=None, extra=None, seed=0, eta=None):
     feed = NoiseFeed(seed)
     for m in NOISY_MODULES:
         importlib.import_module(f"diffusers.schedulers.{m}").randn_tensor = feed
@@ -109,12 +109,12 @@ def run(name, sampler, steps, config, sigmas=None, strength=None, extra=None, se
         x = s.add_noise(torch.from_numpy(IMAGE_LATENTS), noise, s.timesteps[start:start + 1])
     for t in s.timesteps[start:]:
         xin = s.scale_model_input(x, t)
-        x = s.step(fake_model(xin, t), t, x).prev_sample
+        x = s.step(fake_model(xin, t), t, x, **({} if eta is None else {"eta": eta})).prev_sample
     sig = getattr(s, "sigmas", None)
     init_sigma = s.init_noise_sigma
     case = {
         "name": name, "sampler": sampler, "sigmas": sigmas, "steps": steps, "config": {**config, **(extra or {})},
-        "strength": strength, "startIndex": start,
+        "strength": strength, "startIndex": start, "eta": eta,
         "timesteps": [float(t) for t in all_timesteps],
         "sigmaValues": None if sig is None else [float(v) for v in sig],
         "initNoiseSigma": float(init_sigma),
@@ -148,6 +148,7 @@ def cases():
     out.append(run("euler linear betas", "euler", 6, LINEAR))
     out.append(run("ddim cosine betas", "ddim", 6, COSINE))
     out.append(run("ddim set_alpha_to_one", "ddim", 5, {**SD15, "set_alpha_to_one": True}))
+    out.append(run("ddim eta 0.7", "ddim", 8, SD15, eta=0.7, seed=3))
     for sampler in ["ddim", "euler", "euler_a", "heun", "dpmpp_2m", "lms", "lcm"]:
         out.append(run(f"img2img {sampler} strength 0.6", sampler, 10, SD15, strength=0.6, seed=1))
     out.append(run("img2img dpmpp_2m karras strength 0.35", "dpmpp_2m", 12, SD15, sigmas="karras", strength=0.35, seed=2))

@@ -102,6 +102,13 @@ describe("txt2img loop", () => {
     expect((await run(8, 1))[0]).toEqual(a[1]);
     expect((await run(7, 1))[0]).toEqual(a[0]);
     expect(a[0]).not.toEqual(a[1]);
+    const threads = tc.numThreads();
+    try {
+      tc.setNumThreads(1);
+      expect(await run(7, 2), "one thread").toEqual(a);
+    } finally {
+      tc.setNumThreads(threads);
+    }
     const n = seededNoise(3, 1, [4, 4, 4]);
     expect(n.step([1, 4, 4, 4], 0).tolist()).not.toEqual(n.step([1, 4, 4, 4], 1).tolist());
     expect(n.initial.tolist()).not.toEqual(n.encode.tolist());

@@ -10,7 +10,7 @@ import type { RefArray } from "../../../test/helpers/reference.js";
 interface LoopCase {
   name: string; sampler: string; sigmas: string | null; steps: number; config: SchedulerConfig;
   strength: number | null; startIndex: number; timesteps: number[]; sigmaValues: number[] | null;
-  initNoiseSigma: number; noise: RefArray[]; final: RefArray;
+  initNoiseSigma: number; noise: RefArray[]; final: RefArray; eta?: number | null;
 }
 const fx = loadFixture<{ w: RefArray; latents: RefArray; imageLatents: RefArray; cases: LoopCase[] }>("diffusion/schedulers/loops.json");
 const w = fromRef(fx.w);
@@ -47,7 +47,7 @@ describe("samplers against diffusers (whole loops, fake model)", () => {
     it(c.name, () => {
       const noise = recordedNoise(c.noise);
       const sampler = createSampler(c.sampler, {
-        steps: c.steps, config: c.config, scheduler: c.sigmas ?? undefined, noise: noise.source,
+        steps: c.steps, config: c.config, scheduler: c.sigmas ?? undefined, noise: noise.source, eta: c.eta ?? undefined,
       });
       expectNumbers(sampler.timesteps, c.timesteps, 1e-6, 2e-4, "timesteps");
       if (c.sigmaValues) expectNumbers(sampler.sigmas ?? [], c.sigmaValues, 2e-6, 1e-6, "sigmas");
