@@ -104,8 +104,11 @@ describe("txt2img loop", () => {
     expect(a[0]).not.toEqual(a[1]);
     const threads = tc.numThreads();
     try {
+      const big = () => { const n = seededNoise(11, 2, [128, 96, 4]); return [n.initial, n.step([2, 128, 96, 4], 5), n.encode].map((t) => Array.from(t.dataSync() as Float32Array)); };
+      const many = big();
       tc.setNumThreads(1);
       expect(await run(7, 2), "one thread").toEqual(a);
+      expect(big(), "one thread, 2 x 49152 values").toEqual(many);
     } finally {
       tc.setNumThreads(threads);
     }
