@@ -196,6 +196,10 @@ async function runParsed(positional: [string | undefined, string[]], o: CliOptio
   if (mode === "txt2img" && o.strength !== undefined) throw new UsageError("--strength is for img2img");
   if (o.initImg !== undefined && !exists(o.initImg)) throw new UsageError(`--init-img ${o.initImg}: no such file`);
   if (o.strength !== undefined && !(o.strength >= 0 && o.strength <= 1)) throw new UsageError(`--strength must be in [0, 1], got ${o.strength}`);
+  for (const [flag, v] of [["width", opts.width], ["height", opts.height]] as const) {
+    // Every Stable Diffusion VAE scales by 8; checked here so a bad size fails before the model loads.
+    if (v !== undefined && (v < 8 || v % 8 !== 0)) throw new UsageError(`the ${flag} must be a positive multiple of 8, got ${v}`);
+  }
   if (o.threads !== undefined && o.threads < 1) throw new UsageError(`--threads must be at least 1, got ${o.threads}`);
   const output = o.output ?? "output.png";
   if (!exists(dirname(output) || ".")) throw new UsageError(`--output ${output}: the folder ${dirname(output)} does not exist`);

@@ -135,6 +135,8 @@ describe("sd errors", () => {
     await expectUsage(["a cat", "-p", "a dog"], /either as an argument or with -p/);
     await expectUsage(["a cat", "--from", join(dir, "missing.png")], /--from .*missing.png: no such file/);
     await expectUsage(["a cat", "-o", "/nonexistent-dir/x.png"], /the folder \/nonexistent-dir does not exist/);
+    await expectUsage(["a cat", "--size", "500x512"], /the width must be a positive multiple of 8, got 500/);
+    await expectUsage(["a cat", "-H", "0"], /the height must be a positive multiple of 8, got 0/);
     await expectUsage(["a cat", "--bogus"], /unknown option '--bogus'/);
   });
 
