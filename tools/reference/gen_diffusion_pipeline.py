@@ -54,16 +54,16 @@ def latents_for(pipe, count):
     return rng.standard_normal((count, H // f, W // f, pipe.unet.config.in_channels)).astype(np.float32)
 
 
-def txt2img(pipe, name, sampler, steps, guidance, negative, sigmas=None, count=1):
+def txt2img(pipe, name, sampler, steps, guidance, negative, sigmas=None, count=1, clip_skip=None):
     set_sampler(pipe, sampler, sigmas)
     latents = latents_for(pipe, count)
     kw = dict(prompt=PROMPT, negative_prompt=negative, num_inference_steps=steps, guidance_scale=guidance,
-              height=H, width=W, num_images_per_prompt=count)
+              height=H, width=W, num_images_per_prompt=count, clip_skip=clip_skip)
     lat = pipe(**kw, latents=nchw(latents), output_type="latent").images
     img = pipe(**kw, latents=nchw(latents), output_type="np").images
     print(f"{name}: latents max {float(lat.abs().max()):.3f}, image mean {img.mean():.3f}")
     return {"name": name, "mode": "txt2img", "sampler": sampler, "sigmas": sigmas, "steps": steps, "guidance": guidance,
-            "prompt": PROMPT, "negativePrompt": negative, "width": W, "height": H, "count": count,
+            "prompt": PROMPT, "negativePrompt": negative, "width": W, "height": H, "count": count, "clipSkip": clip_skip,
             "latents": ref_array(latents), "final": ref_array(nhwc(lat)), "image": ref_array(img),
             "bytes": (img * 255).round().astype(np.uint8).ravel().tolist()}
 
@@ -123,6 +123,10 @@ def main():
     xl.set_progress_bar_config(disable=True)
     cases.append(txt2img(xl, "sdxl euler, zero negative embeddings", "euler", 4, 6.0, None))
     cases.append(txt2img(xl, "sdxl dpmpp_2m, negative prompt", "dpmpp_2m", 4, 6.0, NEGATIVE))
+    # diffusers' clip_skip path reads text_encoder.text_model.final_layer_norm, which transformers 5's
+    # CLIPTextModel keeps at its top level: alias it (unregistered, so no module cycle).
+    object.__setattr__(sd.text_encoder, "text_model", sd.text_encoder)
+    cases.append(txt2img(sd, "sd15 euler, clip_skip 1", "euler", 4, 7.5, NEGATIVE, clip_skip=1))
     write_fixture("diffusion/pipeline/txt2img_img2img.json", {"cases": cases})
 
 

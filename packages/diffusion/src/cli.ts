@@ -39,7 +39,7 @@ export interface CliDeps {
 const ALIASES: Record<string, string> = {
   "--negative_prompt": "--negative-prompt", "--cfg": "--cfg-scale", "--guidance": "--cfg-scale",
   "--sampler": "--sampling-method", "--schedule": "--scheduler", "--n_images": "--batch-count", "--count": "--batch-count",
-  "--image": "--init-img", "--init_image": "--init-img", "--init-image": "--init-img", "--mode": "-M",
+  "--clip_skip": "--clip-skip", "--image": "--init-img", "--init_image": "--init-img", "--init-image": "--init-img", "--mode": "-M",
 };
 
 const int = (v: string): number => {
@@ -93,6 +93,7 @@ function buildCommand(): Command {
     .addOption(o("--quantize", "quantize at load (text encoders 4-bit, UNet 8-bit, as mlx-examples)"))
     .addOption(o("--dtype <dtype>", "float32 (default), float16 or bfloat16").choices(["float32", "float16", "bfloat16"]))
     .addOption(o("--from <image.png>", "take prompt and settings from a PNG's parameters (A1111 infotext); flags override"))
+    .addOption(o("--clip-skip <n>", "CLIP layers to stop at from the end, as A1111 and sd.cpp count (1: the last layer, default; 2: skip one)", int))
     .addOption(o("-t, --threads <n>", "CPU threads (default: all cores)", int));
 }
 
@@ -110,7 +111,7 @@ class UsageError extends Error {}
 interface CliOptions {
   model?: string; prompt?: string; negativePrompt?: string; steps?: number; cfgScale?: number; samplingMethod?: string;
   scheduler?: string; seed?: number; size?: [number, number]; width?: number; height?: number; batchCount?: number;
-  output?: string; initImg?: string; strength?: number; M?: string; quantize?: boolean; dtype?: string; from?: string; threads?: number;
+  output?: string; initImg?: string; clipSkip?: number; strength?: number; M?: string; quantize?: boolean; dtype?: string; from?: string; threads?: number;
 }
 
 /** The output path of image i of n: the path itself for one image, <name>_<i+1><ext> in a batch. */
@@ -175,6 +176,7 @@ function generateOptions(o: CliOptions, from: Partial<GenerationParameters>): Im
     guidance: o.cfgScale ?? from.guidance, sampler: samplerName, scheduler, seed: o.seed ?? from.seed,
     width: o.size?.[0] ?? o.width ?? from.width, height: o.size?.[1] ?? o.height ?? from.height,
     count: o.batchCount, strength: o.strength ?? from.strength,
+    clipSkip: o.clipSkip !== undefined ? o.clipSkip - 1 : from.clipSkip,
   };
 }
 
@@ -200,6 +202,7 @@ async function runParsed(positional: [string | undefined, string[]], o: CliOptio
     // Every Stable Diffusion VAE scales by 8; checked here so a bad size fails before the model loads.
     if (v !== undefined && (v < 8 || v % 8 !== 0)) throw new UsageError(`the ${flag} must be a positive multiple of 8, got ${v}`);
   }
+  if (o.clipSkip !== undefined && o.clipSkip < 1) throw new UsageError(`--clip-skip must be at least 1 (1: no layer skipped), got ${o.clipSkip}`);
   if (o.threads !== undefined && o.threads < 1) throw new UsageError(`--threads must be at least 1, got ${o.threads}`);
   const output = o.output ?? "output.png";
   if (!exists(dirname(output) || ".")) throw new UsageError(`--output ${output}: the folder ${dirname(output)} does not exist`);

@@ -18,14 +18,16 @@ export interface StepProgress {
 
 /** The conditioning of a batch: prompt embeddings (with the unconditional half first under CFG). */
 export async function conditioning(net: DiffusionNetworks, prompt: string, negativePrompt: string | undefined,
-  count: number, guidance: number, size: { width: number; height: number }): Promise<UNetConditioning> {
-  const cond = await net.encodePrompt(Array<string>(count).fill(prompt));
+  count: number, guidance: number, size: { width: number; height: number }, clipSkip = 0): Promise<UNetConditioning> {
+  const opts = clipSkip ? { clipSkip } : undefined;
+  const cond = await net.encodePrompt(Array<string>(count).fill(prompt), opts);
   let embeddings = cond.embeddings;
   let pooled = cond.pooled;
   if (guidance > 1) {
     const zeros = net.sdxl?.forceZerosForEmptyPrompt === true && negativePrompt === undefined;
     const uncond = zeros
       ? { embeddings: zerosLike(cond.embeddings), pooled: cond.pooled && zerosLike(cond.pooled) }
+      // As diffusers' encode_prompt: clip_skip applies to the prompt, not to the negative prompt.
       : await net.encodePrompt(Array<string>(count).fill(negativePrompt ?? ""));
     embeddings = concatenate([uncond.embeddings, cond.embeddings], 0);
     if (pooled !== undefined && uncond.pooled !== undefined) pooled = concatenate([uncond.pooled, pooled], 0);

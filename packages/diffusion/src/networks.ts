@@ -42,7 +42,8 @@ export interface DiffusionNetworks {
   };
   /** A name for the generation parameters (the repo id or file name). */
   readonly name?: string;
-  encodePrompt(prompts: readonly string[]): TextConditioning | Promise<TextConditioning>;
+  /** `clipSkip`: text encoder layers skipped from the end (diffusers' clip_skip; 0 = none). */
+  encodePrompt(prompts: readonly string[], opts?: { clipSkip?: number }): TextConditioning | Promise<TextConditioning>;
   /** The prediction (noise, v or sample, per the scheduler config) for `latents` at `timestep`. */
   unet(latents: Tensor, timestep: number, cond: UNetConditioning): Tensor;
   /** Latents (already divided by scalingFactor) to images in about [-1, 1]. */

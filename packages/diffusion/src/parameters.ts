@@ -18,6 +18,8 @@ export interface GenerationParameters {
   /** img2img's denoising strength. */
   strength?: number;
   model?: string;
+  /** Text encoder layers skipped (diffusers' clip_skip); A1111 writes it as "Clip skip: clipSkip + 1". */
+  clipSkip?: number;
   /** Other fields of a parsed infotext, by A1111's names (written back as they are). */
   extra?: Record<string, string>;
 }
@@ -42,7 +44,7 @@ export function formatParameters(p: GenerationParameters): string {
   const fields: [string, string | number | undefined][] = [
     ["Steps", p.steps], ["Sampler", A1111_NAMES[p.sampler]], ["Schedule type", SCHEDULE_NAMES[p.scheduler]],
     ["CFG scale", p.guidance], ["Seed", p.seed], ["Size", `${p.width}x${p.height}`], ["Model", p.model],
-    ["Denoising strength", p.strength], ...Object.entries(p.extra ?? {}),
+    ["Denoising strength", p.strength], ["Clip skip", p.clipSkip ? p.clipSkip + 1 : undefined], ...Object.entries(p.extra ?? {}),
   ];
   const line = fields.filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => `${k}: ${quote(String(v))}`).join(", ");
   const negative = p.negativePrompt ? `\nNegative prompt: ${p.negativePrompt}` : "";
@@ -109,7 +111,9 @@ export function parseParameters(text: string): Partial<GenerationParameters> {
   if (seed !== undefined) out.seed = seed;
   if (strength !== undefined) out.strength = strength;
   if (fields.has("Model")) out.model = fields.get("Model");
-  const known = new Set(["Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model", "Denoising strength"]);
+  const clipSkip = numberField(fields, "Clip skip", true);
+  if (clipSkip !== undefined && clipSkip > 1) out.clipSkip = clipSkip - 1;
+  const known = new Set(["Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model", "Denoising strength", "Clip skip"]);
   const extra = Object.fromEntries([...fields].filter(([k]) => !known.has(k)));
   if (Object.keys(extra).length) out.extra = extra;
   return out;

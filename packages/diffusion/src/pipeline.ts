@@ -40,6 +40,8 @@ export interface GenerateOptions {
   noise?: Partial<PipelineNoise>;
   /** DDIM's eta. */
   eta?: number;
+  /** Text encoder layers skipped from the end (diffusers' clip_skip; A1111's "Clip skip" is this + 1). Default 0. */
+  clipSkip?: number;
   onStep?: (progress: StepProgress) => void;
   signal?: AbortSignal;
 }
@@ -53,7 +55,7 @@ export interface Img2ImgOptions extends GenerateOptions {
 /** A checked, defaulted run configuration. */
 export interface PipelineRun {
   prompt: string; negativePrompt?: string; steps: number; guidance: number; width: number; height: number;
-  seed: number; count: number; sampler: Sampler; schedule: SigmaSchedule; noise: PipelineNoise; opts: GenerateOptions;
+  seed: number; count: number; sampler: Sampler; schedule: SigmaSchedule; noise: PipelineNoise; clipSkip: number; opts: GenerateOptions;
 }
 
 function positiveInt(v: unknown, name: string, max = Infinity): number {
@@ -98,16 +100,18 @@ function planRun(net: DiffusionNetworks, prompt: string, opts: GenerateOptions, 
   const sampler = createSampler(samplerName, {
     steps, config: net.schedulerConfig, scheduler: opts.scheduler, noise: noise.step, eta: opts.eta,
   });
+  const clipSkip = opts.clipSkip ?? 0;
+  if (!Number.isInteger(clipSkip) || clipSkip < 0) throw new Error(`clipSkip must be a non-negative integer, got ${String(clipSkip)}`);
   const schedule = parseSampler(samplerName).sigmas ?? (opts.scheduler ? parseSigmaSchedule(opts.scheduler)
     : net.schedulerConfig.use_karras_sigmas ? "karras" : "default");
-  return { prompt, negativePrompt: opts.negativePrompt, steps, guidance, width, height, seed, count, sampler, schedule, noise, opts };
+  return { prompt, negativePrompt: opts.negativePrompt, steps, guidance, width, height, seed, count, sampler, schedule, noise, clipSkip, opts };
 }
 
 function parameters(net: DiffusionNetworks, run: PipelineRun, i: number, strength?: number): GenerationParameters {
   return {
     prompt: run.prompt, negativePrompt: run.negativePrompt ?? "", steps: run.steps, sampler: run.sampler.name,
     scheduler: run.schedule, guidance: run.guidance, seed: run.seed + i, width: run.width, height: run.height,
-    strength, model: net.name,
+    strength, model: net.name, clipSkip: run.clipSkip || undefined,
   };
 }
 
@@ -129,7 +133,7 @@ async function toImages(net: DiffusionNetworks, latents: Tensor, run: PipelineRu
 /** The final latents of a txt2img run (before decoding); txt2img decodes them. */
 export async function txt2imgLatents(net: DiffusionNetworks, prompt: string, opts: GenerateOptions = {}): Promise<{ latents: Tensor; run: PipelineRun }> {
   const run = planRun(net, prompt, opts, {});
-  const cond = await conditioning(net, prompt, run.negativePrompt, run.count, run.guidance, run);
+  const cond = await conditioning(net, prompt, run.negativePrompt, run.count, run.guidance, run, run.clipSkip);
   const start = multiply(run.noise.initial, run.sampler.initNoiseSigma);
   const latents = await denoise(net, run.sampler, start, cond, { guidance: run.guidance, start: 0, onStep: opts.onStep, signal: opts.signal });
   return { latents, run };
@@ -180,7 +184,7 @@ export async function img2imgLatents(net: DiffusionNetworks, image: string | Uin
   // One encoder sample per image (its own seed), where diffusers repeats one sample over the batch.
   const sample = add(dist.mean, multiply(exp(multiply(dist.logvar, 0.5)), run.noise.encode));
   const init = run.sampler.addNoise(multiply(sample, net.scalingFactor), run.noise.initial, start);
-  const cond = await conditioning(net, prompt, run.negativePrompt, run.count, run.guidance, run);
+  const cond = await conditioning(net, prompt, run.negativePrompt, run.count, run.guidance, run, run.clipSkip);
   const latents = await denoise(net, run.sampler, init, cond, { guidance: run.guidance, start, onStep: opts.onStep, signal: opts.signal });
   return { latents, run, strength };
 }

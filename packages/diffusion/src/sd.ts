@@ -60,8 +60,8 @@ export function networksFrom(c: DiffusionComponents, opts: { warn?: (m: string) 
     defaultSize: c.unet.config.sample_size * c.vae.scaleFactor,
     sdxl: c.kind === "sdxl" ? { forceZerosForEmptyPrompt: c.forceZerosForEmptyPrompt } : undefined,
     name: opts.name ?? c.source,
-    encodePrompt: (prompts) => {
-      const e = encodePrompts(c, prompts, { warn: opts.warn });
+    encodePrompt: (prompts, o) => {
+      const e = encodePrompts(c, prompts, { warn: opts.warn, clipSkip: o?.clipSkip });
       return { embeddings: astype(e.embeds, "float32"), pooled: e.pooled && astype(e.pooled, "float32") };
     },
     unet: (latents, t, cond) => {

@@ -69,6 +69,9 @@ describe("A1111 infotext", () => {
       "a sunset over mountains, oil painting\nNegative prompt: blurry, low quality\n"
       + "Steps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7.5, Seed: 7, Size: 8x4, Model: tiny-sd");
     expect(parseParameters(formatParameters(params))).toEqual(params);
+    const skip = { ...params, clipSkip: 1 };
+    expect(formatParameters(skip)).toMatch(/Model: tiny-sd, Clip skip: 2$/);
+    expect(parseParameters(formatParameters(skip))).toEqual(skip);
   });
 
   it("parses A1111's own infotext (older sampler spelling, quoted values, extra fields)", () => {

@@ -11,7 +11,7 @@ import type { RefArray } from "../../../test/helpers/reference.js";
 
 interface Case {
   name: string; mode: "txt2img" | "img2img"; sampler: string; sigmas: string | null; steps: number; guidance: number;
-  strength?: number; prompt: string; negativePrompt: string | null; width: number; height: number; count: number;
+  strength?: number; clipSkip?: number | null; prompt: string; negativePrompt: string | null; width: number; height: number; count: number;
   latents?: RefArray; initImage?: number[]; encodeNoise?: RefArray; addNoise?: RefArray;
   final: RefArray; image: RefArray; bytes: number[];
 }
@@ -44,6 +44,7 @@ describe("txt2img and img2img against diffusers", () => {
       const opts = {
         steps: c.steps, guidance: c.guidance, sampler: c.sampler, scheduler: c.sigmas ?? undefined,
         negativePrompt: c.negativePrompt ?? undefined, width: c.width, height: c.height, count: c.count,
+        clipSkip: c.clipSkip ?? undefined,
       };
       let latents: tc.Tensor;
       if (c.mode === "txt2img") {
