@@ -16,7 +16,8 @@ import sys
 
 import numpy as np
 import torch
-from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, StableDiffusionXLPipeline
+from diffusers import (StableDiffusionImg2ImgPipeline, StableDiffusionPipeline, StableDiffusionXLImg2ImgPipeline,
+                       StableDiffusionXLPipeline)
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -25,6 +26,7 @@ from gen_diffusion_schedulers import SAMPLERS, SIGMAS  # noqa: E402
 
 import diffusers.models.autoencoders.vae as vae_module  # noqa: E402
 import diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img as img2img_module  # noqa: E402
+import diffusers.pipelines.stable_diffusion_xl.pipeline_stable_diffusion_xl_img2img as xl_img2img_module  # noqa: E402
 
 PROMPT = "a photo of an astronaut riding a horse on Mars"
 NEGATIVE = "blurry, low quality"
@@ -78,14 +80,14 @@ class Feed:
         return torch.from_numpy(n).to(dtype or torch.float32)
 
 
-def img2img(pipe, name, sampler, steps, guidance, strength, sigmas=None):
+def img2img(pipe, name, sampler, steps, guidance, strength, sigmas=None, module=img2img_module):
     set_sampler(pipe, sampler, sigmas)
     init = (np.add.outer(np.arange(H) * 9, np.arange(W) * 5)[..., None] + np.array([0, 80, 160])) % 256
     init = init.astype(np.uint8)
     out = {}
     for kind in ["latent", "np"]:
         enc, add = Feed(), Feed()
-        vae_module.randn_tensor, img2img_module.randn_tensor = enc, add
+        vae_module.randn_tensor, module.randn_tensor = enc, add
         out[kind] = pipe(prompt=PROMPT, negative_prompt=NEGATIVE, image=Image.fromarray(init), strength=strength,
                          num_inference_steps=steps, guidance_scale=guidance, output_type=kind).images
         draws = (enc.draws, add.draws)
@@ -93,7 +95,7 @@ def img2img(pipe, name, sampler, steps, guidance, strength, sigmas=None):
     # The two runs drew different numbers: keep the "np" run's and recompute its latents with them.
     enc_noise, add_noise = draws[0][0], draws[1][0]
     vae_module.randn_tensor = lambda *a, **k: torch.from_numpy(enc_noise)
-    img2img_module.randn_tensor = lambda *a, **k: torch.from_numpy(add_noise)
+    module.randn_tensor = lambda *a, **k: torch.from_numpy(add_noise)
     lat = pipe(prompt=PROMPT, negative_prompt=NEGATIVE, image=Image.fromarray(init), strength=strength,
                num_inference_steps=steps, guidance_scale=guidance, output_type="latent").images
     img = out["np"]
@@ -127,6 +129,9 @@ def main():
     # CLIPTextModel keeps at its top level: alias it (unregistered, so no module cycle).
     object.__setattr__(sd.text_encoder, "text_model", sd.text_encoder)
     cases.append(txt2img(sd, "sd15 euler, clip_skip 1", "euler", 4, 7.5, NEGATIVE, clip_skip=1))
+    xl_i2i = StableDiffusionXLImg2ImgPipeline(**xl.components)
+    xl_i2i.set_progress_bar_config(disable=True)
+    cases.append(img2img(xl_i2i, "sdxl img2img euler strength 0.5", "euler", 6, 6.0, 0.5, module=xl_img2img_module))
     write_fixture("diffusion/pipeline/txt2img_img2img.json", {"cases": cases})
 
 
