@@ -32,9 +32,12 @@ export interface GenerateOptions {
   sampler?: string;
   /** Sigma spacing: "karras", "exponential" or "default". */
   scheduler?: string;
-  /** Images to make at once (default 1). */
+  /** Images to make at once (default 1, or the batch of `latents`). */
   count?: number;
-  /** Initial noise [count, height / 8, width / 8, channels] instead of the seeded one (txt2img). */
+  /**
+   * Noise [count, height / 8, width / 8, channels] instead of the seeded one: txt2img's initial latents
+   * (before init_noise_sigma, as diffusers' `latents`), img2img's noise added at the strength's step.
+   */
   latents?: Tensor;
   /** Any of the run's noise instead of the seeded one (tests; reproducing another implementation). */
   noise?: Partial<PipelineNoise>;
@@ -84,7 +87,7 @@ function planRun(net: DiffusionNetworks, prompt: string, opts: GenerateOptions, 
   const f = net.vaeScaleFactor;
   const width = checkSize(opts.width ?? size.width ?? net.defaultSize, "width", f);
   const height = checkSize(opts.height ?? size.height ?? net.defaultSize, "height", f);
-  const count = positiveInt(opts.count ?? 1, "count", 256);
+  const count = positiveInt(opts.count ?? opts.latents?.shape[0] ?? 1, "count", 256);
   const seed = opts.seed ?? randomInt(0, 2 ** 32);
   checkSeed(seed, count);
   const shape = [height / f, width / f, net.latentChannels] as const;

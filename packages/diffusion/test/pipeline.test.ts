@@ -166,6 +166,8 @@ describe("bad options", () => {
     await expect(txt2img(net, "p", { seed: -1 })).rejects.toThrow(/seed must be a non-negative integer/);
     await expect(txt2img(net, "p", { sampler: "plms" })).rejects.toThrow(/unknown sampler "plms"/);
     await expect(txt2img(net, "p", { latents: tc.zeros([1, 4, 4, 3]) })).rejects.toThrow(/latents must have shape \[1, 4, 4, 4\]/);
+    await expect(txt2img(net, "p", { latents: tc.zeros([2, 4, 4, 4]), count: 3 })).rejects.toThrow(/latents must have shape \[3, 4, 4, 4\]/);
+    expect(await txt2img(net, "p", { latents: tc.zeros([2, 4, 4, 4]), steps: 1, guidance: 1 })).toHaveLength(2);
     await expect(txt2img(net, 42 as unknown as string)).rejects.toThrow(/prompt must be a string/);
   });
   it("an unreadable init image", async () => {
