@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MODEL, canonicalArgs, outputPath, runCli } from "../src/cli.js";
 import type { CliDeps } from "../src/cli.js";
-import { DiffusionImage, readParameters } from "../src/index.js";
+import { DiffusionImage, loadDiffusion, readParameters } from "../src/index.js";
+import { fixturesDir } from "../../../test/helpers/reference.js";
 import type { GenerateOptions, GenerationParameters, Img2ImgOptions } from "../src/index.js";
 
 interface Call { mode: string; prompt: string; image?: unknown; opts: Img2ImgOptions }
@@ -154,5 +155,25 @@ describe("sd errors", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("sd: error: could not load the model nobody/nothing: no such repo\n");
     expect(await readdir(dir)).not.toContain("never.png");
+  });
+});
+
+describe("sd on the tiny SD-1.5 folder", () => {
+  it("writes the image with its parameters; an interrupted run writes nothing", async () => {
+    const model = join(fixturesDir, "diffusion", "sd15");
+    const out = { stdout: "", stderr: "" };
+    const deps = (signal?: AbortSignal): CliDeps => ({
+      loadModel: (source, o) => loadDiffusion(source, { quantize: o.quantize }), signal,
+      stdout: { write: (s: string) => (out.stdout += s) }, stderr: { write: (s: string) => (out.stderr += s) },
+    });
+    const path = join(dir, "tiny.png");
+    expect(await runCli(["txt2img", "a red cube", "-m", model, "--steps", "3", "-s", "5", "--size", "32x24", "-o", path], deps())).toBe(0);
+    expect(await readParameters(path)).toMatchObject({ prompt: "a red cube", steps: 3, seed: 5, width: 32, height: 24, sampler: "dpmpp_2m" });
+    const ac = new AbortController();
+    ac.abort(new Error("interrupted"));
+    const stopped = join(dir, "stopped.png");
+    expect(await runCli(["a red cube", "-m", model, "--steps", "3", "--size", "32x24", "-o", stopped], deps(ac.signal))).toBe(1);
+    expect(out.stderr).toBe("sd: error: interrupted\n");
+    expect((await readdir(dir)).filter((f) => f.includes("stopped"))).toEqual([]);
   });
 });
