@@ -42,12 +42,15 @@ def nchw(x):
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
 
-BASE_CONFIGS = {}  # the folder's own scheduler config: from_config on a swapped scheduler's config keeps its options
+BASE_CONFIGS = {}  # the folder's own scheduler class and config: from_config on a swapped scheduler's config keeps its options
 
 
 def set_sampler(pipe, sampler, sigmas):
+    base_cls, base = BASE_CONFIGS.setdefault(pipe.unet.config.cross_attention_dim, (type(pipe.scheduler), dict(pipe.scheduler.config)))
+    if sampler is None:  # the folder's own scheduler class
+        pipe.scheduler = base_cls.from_config(base)
+        return
     cls, overrides = SAMPLERS[sampler]
-    base = BASE_CONFIGS.setdefault(pipe.unet.config.cross_attention_dim, dict(pipe.scheduler.config))
     pipe.scheduler = cls.from_config(base, **overrides, **(SIGMAS.get(sigmas) or {}))
 
 
@@ -128,6 +131,7 @@ def main():
     # diffusers' clip_skip path reads text_encoder.text_model.final_layer_norm, which transformers 5's
     # CLIPTextModel keeps at its top level: alias it (unregistered, so no module cycle).
     object.__setattr__(sd.text_encoder, "text_model", sd.text_encoder)
+    cases.append(txt2img(sd, "sd15 default scheduler (the folder's PNDM)", None, 6, 7.5, NEGATIVE))
     cases.append(txt2img(sd, "sd15 euler, clip_skip 1", "euler", 4, 7.5, NEGATIVE, clip_skip=1))
     xl_i2i = StableDiffusionXLImg2ImgPipeline(**xl.components)
     xl_i2i.set_progress_bar_config(disable=True)

@@ -24,7 +24,7 @@ import sys
 import numpy as np
 import torch
 from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
-                       EulerDiscreteScheduler, HeunDiscreteScheduler, LCMScheduler, LMSDiscreteScheduler)
+                       EulerDiscreteScheduler, HeunDiscreteScheduler, LCMScheduler, LMSDiscreteScheduler, PNDMScheduler)
 
 sys.path.insert(0, os.path.dirname(__file__))
 from common import ref_array, write_fixture  # noqa: E402
@@ -57,6 +57,7 @@ SAMPLERS = {
     "dpmpp_2m_sde": (DPMSolverMultistepScheduler, {"algorithm_type": "sde-dpmsolver++", "solver_order": 2}),
     "lms": (LMSDiscreteScheduler, {}),
     "lcm": (LCMScheduler, {}),
+    "pndm": (PNDMScheduler, {"skip_prk_steps": True}),  # PLMS: what SD configs ask for, and all we implement
 }
 SIGMAS = {"karras": {"use_karras_sigmas": True}, "exponential": {"use_exponential_sigmas": True}}
 NOISY_MODULES = ["scheduling_ddim", "scheduling_euler_ancestral_discrete", "scheduling_dpmsolver_multistep", "scheduling_lcm"]
@@ -152,6 +153,11 @@ def cases():
     for sampler in ["ddim", "euler", "euler_a", "heun", "dpmpp_2m", "lms", "lcm"]:
         out.append(run(f"img2img {sampler} strength 0.6", sampler, 10, SD15, strength=0.6, seed=1))
     out.append(run("img2img dpmpp_2m karras strength 0.35", "dpmpp_2m", 12, SD15, sigmas="karras", strength=0.35, seed=2))
+    out.append(run("sd15 pndm 1 step", "pndm", 1, SD15))
+    out.append(run("sd21 v-prediction pndm", "pndm", 8, SD21V))
+    out.append(run("pndm trailing", "pndm", 6, {**SD15, "timestep_spacing": "trailing"}))
+    out.append(run("pndm linspace", "pndm", 7, {**SD15, "timestep_spacing": "linspace"}))
+    out.append(run("img2img pndm strength 0.6", "pndm", 10, SD15, strength=0.6, seed=1))
     return out
 
 

@@ -26,7 +26,7 @@ export interface GenerationParameters {
 
 const A1111_NAMES: Record<SamplerName, string> = {
   ddim: "DDIM", euler: "Euler", euler_a: "Euler a", heun: "Heun", dpmpp_2m: "DPM++ 2M",
-  dpmpp_2m_sde: "DPM++ 2M SDE", lms: "LMS", lcm: "LCM",
+  dpmpp_2m_sde: "DPM++ 2M SDE", lms: "LMS", lcm: "LCM", pndm: "PLMS",
 };
 const SCHEDULE_NAMES: Record<SigmaSchedule, string | undefined> = { default: undefined, karras: "Karras", exponential: "Exponential" };
 

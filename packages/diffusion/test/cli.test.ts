@@ -129,7 +129,7 @@ describe("sd errors", () => {
     await expectUsage(["img2img", "-i", join(dir, "nope.png"), "x"], /--init-img .*nope.png: no such file/);
     await expectUsage(["a cat", "--steps", "many"], /--steps.*Expected an integer/);
     await expectUsage(["a cat", "--size", "512"], /Expected WIDTHxHEIGHT/);
-    await expectUsage(["a cat", "--sampling-method", "plms"], /unknown sampler "plms"/);
+    await expectUsage(["a cat", "--sampling-method", "unipc"], /unknown sampler "unipc"/);
     await expectUsage(["a cat", "--scheduler", "ays"], /unknown scheduler "ays"/);
     await expectUsage(["a cat", "--dtype", "int8"], /Allowed choices are float32, float16, bfloat16/);
     await expectUsage(["a cat", "--size", "512x512", "-W", "512"], /either as --size WxH or with -W\/-H/);
@@ -168,7 +168,7 @@ describe("sd on the tiny SD-1.5 folder", () => {
     });
     const path = join(dir, "tiny.png");
     expect(await runCli(["txt2img", "a red cube", "-m", model, "--steps", "3", "-s", "5", "--size", "32x24", "-o", path], deps())).toBe(0);
-    expect(await readParameters(path)).toMatchObject({ prompt: "a red cube", steps: 3, seed: 5, width: 32, height: 24, sampler: "dpmpp_2m" });
+    expect(await readParameters(path)).toMatchObject({ prompt: "a red cube", steps: 3, seed: 5, width: 32, height: 24, sampler: "pndm" });
     const ac = new AbortController();
     ac.abort(new Error("interrupted"));
     const stopped = join(dir, "stopped.png");

@@ -164,7 +164,7 @@ describe("bad options", () => {
     await expect(txt2img(net, "p", { guidance: Number.NaN })).rejects.toThrow(/guidance must be a finite number/);
     await expect(txt2img(net, "p", { count: 0 })).rejects.toThrow(/count must be an integer/);
     await expect(txt2img(net, "p", { seed: -1 })).rejects.toThrow(/seed must be a non-negative integer/);
-    await expect(txt2img(net, "p", { sampler: "plms" })).rejects.toThrow(/unknown sampler "plms"/);
+    await expect(txt2img(net, "p", { sampler: "unipc" })).rejects.toThrow(/unknown sampler "unipc"/);
     await expect(txt2img(net, "p", { latents: tc.zeros([1, 4, 4, 3]) })).rejects.toThrow(/latents must have shape \[1, 4, 4, 4\]/);
     await expect(txt2img(net, "p", { latents: tc.zeros([2, 4, 4, 4]), count: 3 })).rejects.toThrow(/latents must have shape \[3, 4, 4, 4\]/);
     expect(await txt2img(net, "p", { latents: tc.zeros([2, 4, 4, 4]), steps: 1, guidance: 1 })).toHaveLength(2);

@@ -80,7 +80,7 @@ describe("sampler names", () => {
       ["k_euler", "euler", undefined], ["k_euler_a", "euler_a", undefined], ["k_lms", "lms", undefined],
       ["LMS Karras", "lms", "karras"], ["Heun", "heun", undefined], ["DDIM", "ddim", undefined], ["LCM", "lcm", undefined],
       ["EulerDiscreteScheduler", "euler", undefined], ["DPMSolverMultistepScheduler", "dpmpp_2m", undefined],
-      ["euler exponential", "euler", "exponential"],
+      ["euler exponential", "euler", "exponential"], ["PLMS", "pndm", undefined], ["PNDMScheduler", "pndm", undefined],
     ];
     for (const [name, sampler, sigmas] of cases) {
       const spec = parseSampler(name);
@@ -93,14 +93,15 @@ describe("sampler names", () => {
   });
 
   it("names the known samplers for an unknown one", () => {
-    expect(() => parseSampler("plms")).toThrow(/unknown sampler "plms".*ddim, euler, euler_a, heun, dpmpp_2m, dpmpp_2m_sde, lms, lcm/);
+    expect(() => parseSampler("unipc")).toThrow(/unknown sampler "unipc".*ddim, euler, euler_a, heun, dpmpp_2m, dpmpp_2m_sde, lms, lcm, pndm/);
     expect(() => parseSampler("")).toThrow(/sampler must be a name/);
     expect(() => parseSigmaSchedule("ays")).toThrow(/unknown scheduler "ays".*karras, exponential/);
   });
 
   it("picks the config's class, else dpmpp_2m", () => {
     expect(defaultSampler({ _class_name: "EulerDiscreteScheduler" })).toBe("euler");
-    expect(defaultSampler({ _class_name: "PNDMScheduler" })).toBe("dpmpp_2m");
+    expect(defaultSampler({ _class_name: "PNDMScheduler" })).toBe("pndm");
+    expect(defaultSampler({ _class_name: "DDPMScheduler" })).toBe("dpmpp_2m");
     expect(defaultSampler({})).toBe("dpmpp_2m");
   });
 });

@@ -10,7 +10,7 @@ import { fixturesDir, fromRef, loadFixture } from "../../../test/helpers/referen
 import type { RefArray } from "../../../test/helpers/reference.js";
 
 interface Case {
-  name: string; mode: "txt2img" | "img2img"; sampler: string; sigmas: string | null; steps: number; guidance: number;
+  name: string; mode: "txt2img" | "img2img"; sampler: string | null; sigmas: string | null; steps: number; guidance: number;
   strength?: number; clipSkip?: number | null; prompt: string; negativePrompt: string | null; width: number; height: number; count: number;
   latents?: RefArray; initImage?: number[]; encodeNoise?: RefArray; addNoise?: RefArray;
   final: RefArray; image: RefArray; bytes: number[];
@@ -42,7 +42,7 @@ describe("txt2img and img2img against diffusers", () => {
     it(c.name, async () => {
       const p = await pipeline(c.name.startsWith("sdxl") ? "sdxl" : "sd15");
       const opts = {
-        steps: c.steps, guidance: c.guidance, sampler: c.sampler, scheduler: c.sigmas ?? undefined,
+        steps: c.steps, guidance: c.guidance, sampler: c.sampler ?? undefined, scheduler: c.sigmas ?? undefined,
         negativePrompt: c.negativePrompt ?? undefined, width: c.width, height: c.height, count: c.count,
         clipSkip: c.clipSkip ?? undefined,
       };
@@ -70,7 +70,7 @@ describe("txt2img and img2img against diffusers", () => {
 
   it("a single-file checkpoint gives the folder's result; --quantize stays close to float32", async () => {
     const c = cases[0];
-    const opts = { steps: c.steps, guidance: c.guidance, sampler: c.sampler, negativePrompt: c.negativePrompt ?? undefined,
+    const opts = { steps: c.steps, guidance: c.guidance, sampler: c.sampler ?? undefined, negativePrompt: c.negativePrompt ?? undefined,
       width: c.width, height: c.height, latents: fromRef(c.latents!) };
     const single = await loadDiffusion(join(fixturesDir, "diffusion", "sd15.safetensors"), { config: join(fixturesDir, "diffusion", "sd15") });
     const { latents } = await txt2imgLatents(single.networks, c.prompt, opts);
@@ -87,7 +87,7 @@ describe("txt2img and img2img against diffusers", () => {
   it("float16 weights stay within 2% of the float32 image", async () => {
     const c = cases[0];
     const half = await loadDiffusion(join(fixturesDir, "diffusion", "sd15"), { dtype: "float16" });
-    const { latents } = await txt2imgLatents(half.networks, c.prompt, { steps: c.steps, guidance: c.guidance, sampler: c.sampler,
+    const { latents } = await txt2imgLatents(half.networks, c.prompt, { steps: c.steps, guidance: c.guidance, sampler: c.sampler ?? undefined,
       negativePrompt: c.negativePrompt ?? undefined, width: c.width, height: c.height, latents: fromRef(c.latents!) });
     // Measured: 6.3e-3 of the scale (float16 UNet and text encoder; this VAE is float32).
     expect(relError(decodeLatents(half.networks, latents), c.image)).toBeLessThan(2e-2);

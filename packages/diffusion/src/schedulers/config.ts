@@ -59,6 +59,7 @@ export const CLASS_DEFAULTS = {
   HeunDiscreteScheduler: { beta_start: 0.00085, beta_end: 0.012 },
   DPMSolverMultistepScheduler: {},
   LMSDiscreteScheduler: {},
+  PNDMScheduler: { timestep_spacing: "leading", set_alpha_to_one: false },
   LCMScheduler: { beta_start: 0.00085, beta_end: 0.012, beta_schedule: "scaled_linear", timestep_spacing: "leading" },
 } satisfies Record<string, Partial<ResolvedConfig>>;
 export type SchedulerClass = keyof typeof CLASS_DEFAULTS;

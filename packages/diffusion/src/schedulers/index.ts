@@ -6,6 +6,7 @@ import { euler, eulerAncestral } from "./euler.js";
 import { heun } from "./heun.js";
 import { lcm } from "./lcm.js";
 import { lms } from "./lms.js";
+import { pndm } from "./pndm.js";
 import { parseSampler, parseSigmaSchedule } from "./names.js";
 import type { NoiseSource, Sampler, SamplerName, SigmaSchedule } from "./types.js";
 
@@ -30,7 +31,7 @@ export interface CreateSamplerOptions {
   eta?: number;
 }
 
-/** The sampler a diffusers config names in `_class_name`, or dpmpp_2m (A1111's default) for others (PNDM, DDPM...). */
+/** The sampler a diffusers config names in `_class_name` (PNDM for SD 1.x folders), or dpmpp_2m (A1111's default) for others. */
 export function defaultSampler(config: SchedulerConfig & { algorithm_type?: string } = {}): SamplerName {
   const cls = config._class_name;
   if (cls === "DPMSolverMultistepScheduler") return config.algorithm_type === "sde-dpmsolver++" ? "dpmpp_2m_sde" : "dpmpp_2m";
@@ -70,5 +71,6 @@ export function createSampler(name: string, opts: CreateSamplerOptions): Sampler
     case "dpmpp_2m_sde": return dpmpp2m(config, steps, { sde: true, noise });
     case "lms": return lms(config, steps);
     case "lcm": return lcm(config, steps, { noise });
+    case "pndm": return pndm(config, steps);
   }
 }

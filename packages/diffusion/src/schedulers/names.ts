@@ -24,6 +24,7 @@ const ALIASES: Record<string, SamplerName> = {
   dpmpp2msde: "dpmpp_2m_sde", dpmpp2msdegpu: "dpmpp_2m_sde",
   lms: "lms", lmsdiscrete: "lms", lmsdiscretescheduler: "lms",
   lcm: "lcm", lcmscheduler: "lcm",
+  pndm: "pndm", plms: "pndm", pndmscheduler: "pndm",
 };
 
 const SCHEDULES: Record<string, SigmaSchedule> = {

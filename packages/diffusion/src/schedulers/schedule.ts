@@ -23,6 +23,7 @@ function torchLinspace32(start: number, end: number, n: number): number[] {
 
 /** np.linspace(start, stop, n) (float64, the last value exactly `stop`). */
 export function npLinspace(start: number, stop: number, n: number, endpoint = true): number[] {
+  if (n === 1) return [start];
   const div = endpoint ? n - 1 : n;
   const step = (stop - start) / div;
   const out = Array.from({ length: n }, (_, i) => start + i * step);

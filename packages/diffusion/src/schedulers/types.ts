@@ -4,7 +4,7 @@ import type { Tensor } from "@tessera/core";
 import type { PredictionType } from "./config.js";
 
 /** The samplers, by their canonical names (see names.ts for the A1111 / sd.cpp / ComfyUI spellings). */
-export const SAMPLER_NAMES = ["ddim", "euler", "euler_a", "heun", "dpmpp_2m", "dpmpp_2m_sde", "lms", "lcm"] as const;
+export const SAMPLER_NAMES = ["ddim", "euler", "euler_a", "heun", "dpmpp_2m", "dpmpp_2m_sde", "lms", "lcm", "pndm"] as const;
 export type SamplerName = (typeof SAMPLER_NAMES)[number];
 
 /** How the sigmas of a sigma-based sampler are spaced: the config's own, Karras et al.'s, or log-uniform. */
