@@ -150,7 +150,8 @@ function modeAndPrompt(positional: [string | undefined, string[]], o: CliOptions
   const words = [positional[0], ...positional[1]].filter((w): w is string => w !== undefined);
   let mode: "txt2img" | "img2img" | undefined;
   if (words[0] === "txt2img" || words[0] === "img2img") mode = words.shift() as "txt2img" | "img2img";
-  const m = o.M === undefined ? undefined : o.M === "img2img" ? "img2img" : "txt2img";
+  // sd.cpp's newer "img_gen" is img2img when an init image is given, else txt2img.
+  const m = o.M === "img2img" || o.M === "txt2img" ? o.M : undefined;
   if (mode && m && mode !== m) throw new UsageError(`the mode is ${mode} but -M says ${o.M}`);
   mode = mode ?? m ?? (o.initImg !== undefined ? "img2img" : "txt2img");
   if (words.length && o.prompt !== undefined) throw new UsageError("give the prompt either as an argument or with -p, not both");

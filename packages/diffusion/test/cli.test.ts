@@ -79,7 +79,8 @@ describe("sd arguments", () => {
     await run(["txt2img", "x", "-o", init, "--seed", "1"]);
     for (const argv of [["img2img", "--image", init, "--strength", "0.7", "make it a painting"],
       ["-M", "img2img", "-i", init, "-p", "make it a painting", "--strength=0.7"],
-      ["--init-img", init, "make it a painting", "--strength", "0.7"]]) {
+      ["--init-img", init, "make it a painting", "--strength", "0.7"],
+      ["-M", "img_gen", "-i", init, "-p", "make it a painting", "--strength", "0.7"]]) {
       const r = await run([...argv, "-o", join(dir, "i2i.png")]);
       expect(r.stderr, argv.join(" ")).toBe("");
       expect(r.calls[0]).toMatchObject({ mode: "img2img", prompt: "make it a painting", image: init, opts: { strength: 0.7 } });
