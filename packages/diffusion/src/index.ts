@@ -12,7 +12,7 @@ export { ResnetBlock2D, Downsample2D, Upsample2D, TimestepEmbedding, timestepEmb
 export { Transformer2DModel, BasicTransformerBlock, Attention } from "./transformer.js";
 export { loadDiffusersFolder, readPipelineFolder, sanitizeConvs } from "./load.js";
 export type { DiffusionComponents, LoadDiffusionOptions, PipelineSpec, SchedulerSpec } from "./load.js";
-export { loadSingleFile, detectCheckpointKind, SINGLE_FILE_CONFIG_REPOS } from "./single_file.js";
+export { loadComponents, loadSingleFile, detectCheckpointKind, SINGLE_FILE_CONFIG_REPOS } from "./single_file.js";
 export type { CheckpointKind, LoadSingleFileOptions } from "./single_file.js";
 export type { ModelDType, RawConfig } from "./config.js";
 export { encodePrompts } from "./prompt.js";

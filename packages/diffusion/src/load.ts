@@ -27,8 +27,8 @@ export interface LoadDiffusionOptions {
   /** dtype of the text encoders and UNet (default float32). */
   dtype?: ModelDType;
   /**
-   * dtype of the VAE. Default: float32 when the VAE's config says force_upcast (SDXL's VAE overflows
-   * in float16, as diffusers knows), else `dtype`.
+   * dtype of the VAE. Default: for SDXL, float32 when the VAE's config says force_upcast (SDXL's VAE
+   * overflows in float16; diffusers' SDXL pipelines upcast it), else `dtype`.
    */
   vaeDtype?: ModelDType;
   /**
@@ -130,10 +130,13 @@ function requireClass(index: RawConfig, name: string, allowed: string[], indexPa
   return cls;
 }
 
-/** The VAE dtype the options ask for (float32 for force_upcast VAEs unless given). @internal */
-export function vaeDtypeFor(vae: { force_upcast: boolean }, opts: LoadDiffusionOptions, dtype: ModelDType): ModelDType {
+/**
+ * The VAE dtype the options ask for: float32 for an SDXL force_upcast VAE unless given (diffusers'
+ * SD 1.x / 2.x pipelines never upcast). @internal
+ */
+export function vaeDtypeFor(kind: "sd" | "sdxl", vae: { force_upcast: boolean }, opts: LoadDiffusionOptions, dtype: ModelDType): ModelDType {
   if (opts.vaeDtype !== undefined) return checkModelDType(opts.vaeDtype, "loadDiffusion");
-  return vae.force_upcast ? "float32" : dtype;
+  return kind === "sdxl" && vae.force_upcast ? "float32" : dtype;
 }
 
 /** What a pipeline folder says without its weights: configs, tokenizers and scheduler. */
@@ -210,7 +213,7 @@ export function loadDiffusersFolder(dir: string, opts: LoadDiffusionOptions = {}
   const textEncoder2 = te2 ? fill(new CLIPTextModelWithProjection(te2.config), sanitizeClip(componentWeights(te2.dir)), dtype, te2.dir) : undefined;
   const unet = fill(new UNet2DConditionModel(spec.unet.config), sanitizeConvs(componentWeights(spec.unet.dir)), dtype, spec.unet.dir);
   const vae = fill(new AutoencoderKL(spec.vae.config), sanitizeConvs(sanitizeVae(componentWeights(spec.vae.dir))),
-    vaeDtypeFor(spec.vae.config, opts, dtype), spec.vae.dir);
+    vaeDtypeFor(spec.kind, spec.vae.config, opts, dtype), spec.vae.dir);
   return maybeQuantize({
     kind: spec.kind, pipelineClass: spec.pipelineClass, textEncoder, tokenizer: spec.tokenizer, textEncoder2,
     tokenizer2: spec.tokenizer2, unet, vae, scheduler: spec.scheduler, forceZerosForEmptyPrompt: spec.forceZerosForEmptyPrompt, source: dir,

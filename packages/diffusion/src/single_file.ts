@@ -3,12 +3,12 @@
 // cond_stage_model.transformer.* (SD 1.x CLIP), cond_stage_model.model.* (SD 2.x OpenCLIP),
 // conditioner.embedders.{0,1}.* (SDXL). The key mapping follows diffusers' single_file_utils
 // (convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint, convert_open_clip_checkpoint).
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor, io, reshape, split } from "@tessera/core";
 import { CLIPTextModel, CLIPTextModelWithProjection, sanitizeClip } from "./clip.js";
 import { checkModelDType } from "./config.js";
-import { fill, maybeQuantize, readPipelineFolder, sanitizeConvs, vaeDtypeFor } from "./load.js";
+import { fill, loadDiffusersFolder, maybeQuantize, readPipelineFolder, sanitizeConvs, vaeDtypeFor } from "./load.js";
 import type { DiffusionComponents, LoadDiffusionOptions } from "./load.js";
 import { UNet2DConditionModel } from "./unet.js";
 import { AutoencoderKL } from "./vae.js";
@@ -198,7 +198,7 @@ export function loadSingleFile(path: string, opts: LoadSingleFileOptions): Diffu
   const vaeRaw = mapKeys(under(all, vaePrefix, taken), (k) => vaeKeyFull(k, base.vae.config.block_out_channels.length), path, "VAE");
   // The original attention is made of 1x1 convolutions; diffusers' are linear layers.
   for (const [k, v] of vaeRaw) if (k.includes("mid_block.attentions") && v.ndim === 4) vaeRaw.set(k, reshape(v, [v.shape[0], v.shape[1]]));
-  const vae = fill(new AutoencoderKL(base.vae.config), sanitizeConvs(vaeRaw), vaeDtypeFor(base.vae.config, opts, dtype), `${path} (VAE)`);
+  const vae = fill(new AutoencoderKL(base.vae.config), sanitizeConvs(vaeRaw), vaeDtypeFor(base.kind, base.vae.config, opts, dtype), `${path} (VAE)`);
   const te1Cfg = base.textEncoder.config;
   let textEncoder: CLIPTextModel;
   let textEncoder2: CLIPTextModelWithProjection | undefined;
@@ -216,4 +216,14 @@ export function loadSingleFile(path: string, opts: LoadSingleFileOptions): Diffu
     kind: base.kind, pipelineClass: base.pipelineClass, textEncoder, tokenizer: base.tokenizer, textEncoder2, tokenizer2: base.tokenizer2,
     unet, vae, scheduler: base.scheduler, forceZerosForEmptyPrompt: base.forceZerosForEmptyPrompt, source: path,
   }, opts);
+}
+
+/**
+ * Loads a diffusers folder, or a single `.safetensors` checkpoint (which needs `opts.config`, a
+ * diffusers folder of the same architecture).
+ */
+export function loadComponents(path: string, opts: LoadDiffusionOptions & { config?: string } = {}): DiffusionComponents {
+  if (!existsSync(path)) throw new Error(`loadComponents: ${path}: no such file or folder`);
+  if (statSync(path).isDirectory()) return loadDiffusersFolder(path, opts);
+  return loadSingleFile(path, { ...opts, config: opts.config ?? "" });
 }

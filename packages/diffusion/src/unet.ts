@@ -43,6 +43,10 @@ const UNSUPPORTED: [string, unknown[]][] = [
   ["mid_block_type", ["UNetMidBlock2DCrossAttn"]], ["conv_in_kernel", [3]], ["conv_out_kernel", [3]],
   ["attention_type", ["default"]], ["time_embedding_act_fn", [null]], ["timestep_post_act", [null]],
   ["mid_block_only_cross_attention", [null, false]], ["reverse_transformer_layers_per_block", [null]],
+  ["act_fn", ["silu"]], ["downsample_padding", [1]], ["center_input_sample", [false]], ["num_class_embeds", [null]],
+  ["class_embeddings_concat", [false]], ["time_cond_proj_dim", [null]], ["encoder_hid_dim", [null]],
+  ["cross_attention_norm", [null]], ["resnet_skip_time_act", [false]], ["resnet_out_scale_factor", [1]],
+  ["mid_block_scale_factor", [1]],
 ];
 
 /** Reads and checks a unet/config.json; anything this UNet does not implement is an Error naming it. */
@@ -50,7 +54,8 @@ export function unetConfig(raw: RawConfig, source: string): UNetConfig {
   const c = new ConfigReader(raw, source);
   for (const [key, ok] of UNSUPPORTED) {
     const v = raw[key] === undefined ? ok[0] : raw[key];
-    if (!ok.some((x) => x === v)) throw new Error(`${source}: ${key} = ${JSON.stringify(v)} is not supported (only ${ok.map((x) => JSON.stringify(x)).join(" or ")})`);
+    // Per-block lists (only_cross_attention: [false, ...]) must hold accepted values only.
+    if (!(Array.isArray(v) ? v : [v]).every((e) => ok.some((x) => x === e))) throw new Error(`${source}: ${key} = ${JSON.stringify(v)} is not supported (only ${ok.map((x) => JSON.stringify(x)).join(" or ")})`);
   }
   const down = c.strList("down_block_types");
   const up = c.strList("up_block_types");

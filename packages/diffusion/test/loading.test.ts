@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
 import { fixturesDir } from "../../../test/helpers/reference.js";
-import { detectCheckpointKind, loadDiffusersFolder, loadSingleFile } from "../src/index.js";
+import { detectCheckpointKind, loadComponents, loadDiffusersFolder, loadSingleFile } from "../src/index.js";
 import type { DiffusionComponents } from "../src/index.js";
 
 const dir = join(fixturesDir, "diffusion");
@@ -54,6 +54,12 @@ describe.each(["sd15", "sdxl"])("single-file %s checkpoint", (name) => {
       expect(single.tokenizer.tokenize("a cat").rows).toEqual(folder.tokenizer.tokenize("a cat").rows);
       for (const [[label, a], [, b]] of components(single).map((c, i) => [c, components(folder)[i]] as const)) expectSameWeights(a, b, `${dtype} ${label}`);
     }
+  });
+
+  it("loadComponents takes the folder or the file", () => {
+    expect(loadComponents(join(dir, name)).source).toBe(join(dir, name));
+    expect(loadComponents(join(dir, `${name}.safetensors`), { config: join(dir, name) }).kind).toBe(name === "sdxl" ? "sdxl" : "sd");
+    expect(() => loadComponents(join(dir, `${name}.safetensors`))).toThrow(/pass \{ config: <diffusers folder> \}/);
   });
 
   it("is detected by its keys", () => {

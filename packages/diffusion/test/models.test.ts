@@ -133,6 +133,8 @@ describe.each(["sd15", "sdxl"])("%s", (name) => {
       const p = load(name, dtype);
       const v = ref.vae;
       expect(p.vae.config.scaling_factor).toBe(v.scaling_factor);
+      // SDXL's VAE (force_upcast) stays float32 in a float16 pipeline, as diffusers upcasts it.
+      expect(p.vae.decoder.conv_in.weight.dtype).toBe(name === "sdxl" ? "float32" : dtype);
       expectNear(nchw(p.vae.decode(nhwc(v.decode.latents))), v.decode.sample, tol, "decode");
       const dist = p.vae.encode(nhwc(v.encode.image));
       expectNear(nchw(dist.mean), v.encode.mean, tol, "encode mean");

@@ -89,7 +89,7 @@ describe("txt2img and img2img against diffusers", () => {
     const half = await loadDiffusion(join(fixturesDir, "diffusion", "sd15"), { dtype: "float16" });
     const { latents } = await txt2imgLatents(half.networks, c.prompt, { steps: c.steps, guidance: c.guidance, sampler: c.sampler ?? undefined,
       negativePrompt: c.negativePrompt ?? undefined, width: c.width, height: c.height, latents: fromRef(c.latents!) });
-    // Measured: 6.3e-3 of the scale (float16 UNet and text encoder; this VAE is float32).
+    // Measured: 6.3e-3 of the scale (float16 text encoder, UNet and VAE).
     expect(relError(decodeLatents(half.networks, latents), c.image)).toBeLessThan(2e-2);
   });
 
