@@ -307,8 +307,6 @@ int main(int argc, char** argv) {
   std::vector<Variant> vars = {{"avx2", IsaLevel::Avx2, &avx2::kGemm}};
   if (top >= IsaLevel::Avx512) {
     vars.push_back({"avx512", IsaLevel::Avx512, &avx512::kGemm});
-    vars.push_back({"avx512-14", IsaLevel::Avx512, &avx512::kGemm14});
-    vars.push_back({"avx512-lt", IsaLevel::Avx512, &avx512::kGemmLate});
   }
   Runtime rt;
   check_dispatch(rt);
@@ -319,7 +317,7 @@ int main(int argc, char** argv) {
       check_variant(v, pool);
     }
   if (do_bench) bench(vars, threads);
-  if (do_sweep && vars.size() > 1) sweep(vars[1], threads), sweep(vars[3], threads);
+  if (do_sweep && vars.size() > 1) sweep(vars[1], threads);
   std::printf("\n%s: %d failure(s)\n", g_failures ? "FAILED" : "PASSED", g_failures);
   return g_failures ? 1 : 0;
 }

@@ -44,9 +44,7 @@ namespace avx2 {
 extern const GemmKernels kGemm;  // 6x16 tile (gemm_kernel.cc)
 }
 namespace avx512 {
-extern const GemmKernels kGemm;    // 12x32 tile on zmm (gemm_kernel_avx512.cc)
-extern const GemmKernels kGemm14;    // 14x32 tile: an alternative the C++ harness compares
-extern const GemmKernels kGemmLate;  // 12x32, C prefetched late: another one
+extern const GemmKernels kGemm;  // 12x32 tile on zmm (gemm_kernel_avx512.cc)
 }
 
 }  // namespace tessera::cpu
