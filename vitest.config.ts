@@ -11,6 +11,8 @@ export default defineConfig({
   },
   test: {
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    // TESSERA_ISA=<level> forces the kernels' ISA level for a whole run (test/helpers/isa.ts).
+    setupFiles: ["./test/helpers/isa.ts"],
     // Native kernels use both cores; running test files one at a time keeps timings and memory sane.
     fileParallelism: false,
     testTimeout: 120_000,

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "binding.h"
+#include "tessera/isa.h"
 #include "tessera/scheduler.h"
 
 namespace tessera::binding {
@@ -161,6 +162,29 @@ Napi::Value threads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, pool.size());
 }
 
+// isa(level?: string) -> the runtime's ISA level (set first when given; an unknown name or a level the
+// CPU lacks throws). The next eval uses it.
+Napi::Value isa(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guard(env, [&]() -> Napi::Value {
+    auto& rt = addon(env).rt;
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      if (!info[0].IsString()) throw std::invalid_argument("ISA level must be a string");
+      rt.set_isa(isa_from_name(info[0].As<Napi::String>().Utf8Value()));
+    }
+    return Napi::String::New(env, isa_name(rt.isa()));
+  });
+}
+
+// isaLevels() -> the levels this CPU supports, lowest first.
+Napi::Value isa_levels(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto levels = supported_isa_levels();
+  auto arr = Napi::Array::New(env, levels.size());
+  for (uint32_t i = 0; i < levels.size(); ++i) arr.Set(i, isa_name(levels[i]));
+  return arr;
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   auto* ad = new Addon();
   env.SetInstanceData<Addon>(ad);
@@ -184,6 +208,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("memoryStats", Napi::Function::New(env, memory_stats));
   exports.Set("memoryControl", Napi::Function::New(env, memory_control));
   exports.Set("threads", Napi::Function::New(env, threads));
+  exports.Set("isa", Napi::Function::New(env, isa));
+  exports.Set("isaLevels", Napi::Function::New(env, isa_levels));
   export_compile(env, exports);
   export_io(env, exports);
   auto names = Napi::Array::New(env);

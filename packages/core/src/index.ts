@@ -18,5 +18,7 @@ export * as io from "./io/index.js";
 export * as quant from "./quant/index.js";
 export * as memory from "./memory.js";
 export { numThreads, setNumThreads } from "./threads.js";
+export { ISA_LEVELS, isaLevel, setIsaLevel, supportedIsaLevels } from "./isa.js";
+export type { IsaLevel } from "./isa.js";
 export * as hub from "./hub/index.js";
 export { resolveModel } from "./hub/index.js";

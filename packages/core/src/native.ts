@@ -27,6 +27,8 @@ export interface NativeAddon {
   memoryStats(): NativeMemoryStats;
   memoryControl(what: "clearCache" | "resetPeak" | "setLimit" | "setCacheLimit", value?: number): void;
   threads(n?: number): number;
+  isa(level?: string): string;
+  isaLevels(): string[];
   opNames: string[];
   [extra: string]: unknown;
 }

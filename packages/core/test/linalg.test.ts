@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
+import { forEachIsaLevel } from "../../../test/helpers/isa.js";
 import { expectClose, fromRef, loadFixture } from "../../../test/helpers/reference.js";
 import type { RefArray } from "../../../test/helpers/reference.js";
 
@@ -83,8 +84,9 @@ describe("linalg fixtures (NumPy references)", () => {
   }
 });
 
-describe("matmul against a float64 reference", () => {
-  // Sizes around the 6x16 microkernel tile, the 144-row and 256-deep blocks and the 4080-column panel.
+forEachIsaLevel("matmul against a float64 reference", () => {
+  // Sizes around the microkernel tiles (AVX2 6x16, AVX-512 12x32), the row blocks (144, 288), the
+  // 256-deep k blocks and the column panels (4080, 4096).
   const shapes: [number, number, number][] = [
     [1, 1, 1], [7, 7, 7], [17, 17, 17], [33, 33, 33], [65, 65, 65], [129, 129, 129],
     [129, 7, 65], [7, 129, 33], [65, 17, 300], [150, 33, 513], [5, 4100, 3], [1, 129, 600], [129, 1, 600], [2, 3, 1000],
@@ -188,7 +190,7 @@ function naiveConv2d(x: Float32Array, xs: number[], w: Float32Array, ws: number[
   return { out, shape: [n, ho, wo, o] };
 }
 
-describe("convolutions against a direct float64 reference", () => {
+forEachIsaLevel("convolutions against a direct float64 reference", () => {
   const specs: { name: string; xs: number[]; ws: number[]; stride: number; pad: number; groups: number }[] = [
     { name: "im2col in several row chunks", xs: [1, 128, 128, 64], ws: [2, 3, 3, 64], stride: 1, pad: 1, groups: 1 },
     { name: "channels past one microkernel tile", xs: [2, 9, 11, 19], ws: [33, 3, 3, 19], stride: 2, pad: 1, groups: 1 },

@@ -140,7 +140,7 @@ void Conv2d::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
                      p.pad_hi == std::array<int64_t, 2>{0, 0};
     if (pointwise) {  // the input already is the patch matrix [rows, cin]
       for (int64_t grp = 0; grp < g.groups; ++grp)
-        cpu::gemm(ctx.pool, rows, g.coutg, g.cg, {xp + grp * g.cg, dt, g.cin, 1}, weight_ref(grp), out_ref(0, grp));
+        cpu::gemm(ctx, rows, g.coutg, g.cg, {xp + grp * g.cg, dt, g.cin, 1}, weight_ref(grp), out_ref(0, grp));
       return;
     }
     int64_t row_len = patch * g.groups;
@@ -150,7 +150,7 @@ void Conv2d::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
       int64_t r1 = std::min(rows, r0 + chunk);
       im2col<T>(ctx.pool, g, p, xp, r0, r1, cols.get());
       for (int64_t grp = 0; grp < g.groups; ++grp)
-        cpu::gemm(ctx.pool, r1 - r0, g.coutg, patch, {cols.get() + grp * patch, Dtype::Float32, row_len, 1},
+        cpu::gemm(ctx, r1 - r0, g.coutg, patch, {cols.get() + grp * patch, Dtype::Float32, row_len, 1},
                   weight_ref(grp), out_ref(r0, grp));
     }
   });

@@ -1,5 +1,6 @@
-// The blocked GEMM driver (BLIS-style loops, 6x16 microkernel). Block sizes fit Zen 3: a kc x 16
-// B micro-panel (16 KiB) in L1, the mc x kc A block (144 KiB) in L2, the kc x nc B panel in L3.
+// The blocked GEMM driver (BLIS-style loops around the microkernel of the runtime's ISA level, with
+// that level's tile and block sizes: kernels.h). The AVX2 blocks fit Zen 3: a kc x 16 B
+// micro-panel (16 KiB) in L1, the mc x kc A block (144 KiB) in L2, the kc x nc B panel in L3.
 #include "backend/cpu/gemm.h"
 
 #include <algorithm>
@@ -9,14 +10,12 @@
 #include <vector>
 
 #include "backend/cpu/gemm_kernel.h"
+#include "backend/cpu/kernels.h"
 
 namespace tessera::cpu {
 
 namespace {
 
-constexpr int64_t kMC = 144;   // multiple of kMR
-constexpr int64_t kKC = 256;
-constexpr int64_t kNC = 4080;  // multiple of kNR
 // Below this many multiply-adds, threading costs more than it saves.
 constexpr int64_t kParallelMacs = int64_t(1) << 18;
 
@@ -72,28 +71,29 @@ bool try_gemv(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A
 }
 
 // One thread's GEMM over a block of C: the BLIS loops (jc, pc, ic, jr, ir) with its own packing.
-void blocked_serial(int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* c, int64_t ldc,
-                    float alpha, bool accumulate) {
-  int64_t mc = round_up(ceil_div(M, ceil_div(M, kMC)), kMR);  // equal row blocks of at most kMC
-  for (int64_t jc = 0; jc < N; jc += kNC) {
-    int64_t nc = std::min(kNC, N - jc), panels = ceil_div(nc, kNR);
-    for (int64_t pc = 0; pc < K; pc += kKC) {
-      int64_t kc = std::min(kKC, K - pc);
-      float* pb = t_pack_b.get(size_t(panels * kNR * kc));
+void blocked_serial(const GemmKernels& g, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* c,
+                    int64_t ldc, float alpha, bool accumulate) {
+  const int64_t MR = g.mr, NR = g.nr;
+  int64_t mc = round_up(ceil_div(M, ceil_div(M, g.mc)), MR);  // equal row blocks of at most g.mc
+  for (int64_t jc = 0; jc < N; jc += g.nc) {
+    int64_t nc = std::min(g.nc, N - jc), panels = ceil_div(nc, NR);
+    for (int64_t pc = 0; pc < K; pc += g.kc) {
+      int64_t kc = std::min(g.kc, K - pc);
+      float* pb = t_pack_b.get(size_t(panels * NR * kc));
       for (int64_t p = 0; p < panels; ++p)
-        pack_b(B, pc, kc, jc + p * kNR, std::min<int64_t>(kNR, nc - p * kNR), pb + p * kNR * kc);
+        g.pack_b(B, pc, kc, jc + p * NR, std::min<int64_t>(NR, nc - p * NR), pb + p * NR * kc);
       bool load_c = accumulate || pc > 0;
       for (int64_t i0 = 0; i0 < M; i0 += mc) {
         int64_t m = std::min(mc, M - i0);
-        float* pa = t_pack_a.get(size_t(round_up(m, kMR) * kc + 8));  // + 8: pack_a's vector stores run 2 past
-        pack_a(A, i0, m, pc, kc, pa);
+        float* pa = t_pack_a.get(size_t(round_up(m, MR) * kc + kPackSlack));
+        g.pack_a(A, i0, m, pc, kc, pa);
         for (int64_t p = 0; p < panels; ++p) {
-          int64_t j = jc + p * kNR;
-          int nr = int(std::min<int64_t>(kNR, N - j));
-          const float* bp = pb + p * kNR * kc;
-          for (int64_t ir = 0; ir < m; ir += kMR)
-            microkernel(kc, pa + ir * kc, bp, c + (i0 + ir) * ldc + j, ldc, int(std::min<int64_t>(kMR, m - ir)), nr,
-                        alpha, load_c);
+          int64_t j = jc + p * NR;
+          int nr = int(std::min<int64_t>(NR, N - j));
+          const float* bp = pb + p * NR * kc;
+          for (int64_t ir = 0; ir < m; ir += MR)
+            g.microkernel(kc, pa + ir * kc, bp, c + (i0 + ir) * ldc + j, ldc, int(std::min<int64_t>(MR, m - ir)), nr,
+                          alpha, load_c);
         }
       }
     }
@@ -109,31 +109,36 @@ MatRef offset(const MatRef& x, int64_t i, int64_t j) {
 // splitting the longer side keeps the duplicated packing the smaller one. The threads share
 // nothing and never wait on each other: one parallel region per GEMM, which also keeps a
 // descheduled thread (on a busy machine) from stalling the other at a barrier.
-void blocked(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, float* c, int64_t ldc,
-             float alpha, bool accumulate) {
+void blocked(ThreadPool& pool, const GemmKernels& g, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B,
+             float* c, int64_t ldc, float alpha, bool accumulate) {
   int64_t nt = M * N * K < kParallelMacs ? 1 : pool.size();
-  int64_t col_tasks = std::min(nt, ceil_div(N, 4 * kNR)), row_tasks = std::min(nt, ceil_div(M, 4 * kMR));
+  int64_t col_tasks = std::min(nt, ceil_div(N, 4 * g.nr)), row_tasks = std::min(nt, ceil_div(M, 4 * g.mr));
   if (col_tasks > 1 && (N >= M || row_tasks < 2)) {
-    int64_t per = round_up(ceil_div(N, col_tasks), kNR);
+    int64_t per = round_up(ceil_div(N, col_tasks), g.nr);
     pool.parallel_tasks(ceil_div(N, per), [&](int64_t t) {
       int64_t j0 = t * per, n = std::min(per, N - j0);
-      blocked_serial(M, n, K, A, offset(B, 0, j0), c + j0, ldc, alpha, accumulate);
+      blocked_serial(g, M, n, K, A, offset(B, 0, j0), c + j0, ldc, alpha, accumulate);
     });
   } else if (row_tasks > 1) {
-    int64_t per = round_up(ceil_div(M, row_tasks), kMR);
+    int64_t per = round_up(ceil_div(M, row_tasks), g.mr);
     pool.parallel_tasks(ceil_div(M, per), [&](int64_t t) {
       int64_t i0 = t * per, m = std::min(per, M - i0);
-      blocked_serial(m, N, K, offset(A, i0, 0), B, c + i0 * ldc, ldc, alpha, accumulate);
+      blocked_serial(g, m, N, K, offset(A, i0, 0), B, c + i0 * ldc, ldc, alpha, accumulate);
     });
   } else {
-    blocked_serial(M, N, K, A, B, c, ldc, alpha, accumulate);
+    blocked_serial(g, M, N, K, A, B, c, ldc, alpha, accumulate);
   }
 }
 
 }  // namespace
 
-void gemm(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, const OutRef& C,
+void gemm(const Context& ctx, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, const OutRef& C,
           float alpha, bool accumulate) {
+  gemm(ctx.pool, *kernels(ctx.isa).gemm, M, N, K, A, B, C, alpha, accumulate);
+}
+
+void gemm(ThreadPool& pool, const GemmKernels& g, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B,
+          const OutRef& C, float alpha, bool accumulate) {
   if (M <= 0 || N <= 0) return;
   // Half outputs accumulate in a float32 buffer and are rounded once at the end.
   std::unique_ptr<float[]> tmp;
@@ -154,7 +159,7 @@ void gemm(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A, co
     if (!accumulate)
       for (int64_t i = 0; i < M; ++i) std::fill(c + i * ldc, c + i * ldc + N, 0.0f);
   } else if (!((M == 1 || N == 1) && try_gemv(pool, M, N, K, A, B, c, ldc, alpha, accumulate))) {
-    blocked(pool, M, N, K, A, B, c, ldc, alpha, accumulate);
+    blocked(pool, g, M, N, K, A, B, c, ldc, alpha, accumulate);
   }
   if (tmp) {
     dispatch_float(C.dtype, "gemm output", [&]<typename T>() {

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "tessera/context.h"
 #include "tessera/dtype.h"
 #include "tessera/thread_pool.h"
 
@@ -24,27 +25,33 @@ struct OutRef {
   int64_t ld;
 };
 
-// C[M, N] = alpha * A[M, K] @ B[K, N], plus the previous C when `accumulate`. Threads over `pool`
-// (runs inline when called from inside a parallel region). M == 1 or N == 1 take the mat-vec path.
-void gemm(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, const OutRef& C,
+struct GemmKernels;  // backend/cpu/kernels.h
+
+// C[M, N] = alpha * A[M, K] @ B[K, N], plus the previous C when `accumulate`. Threads over ctx.pool
+// (runs inline when called from inside a parallel region) with the microkernel of ctx.isa.
+// M == 1 or N == 1 take the mat-vec path.
+void gemm(const Context& ctx, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B, const OutRef& C,
           float alpha = 1.0f, bool accumulate = false);
+// The same with the level-specific pieces given (the C++ tests compare levels and tiles with it).
+void gemm(ThreadPool& pool, const GemmKernels& g, int64_t M, int64_t N, int64_t K, const MatRef& A, const MatRef& B,
+          const OutRef& C, float alpha = 1.0f, bool accumulate = false);
 
 // float32 convenience form: A with strides (rsa, csa), B with (rsb, csb), C row-major with ldc.
-inline void sgemm(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa,
+inline void sgemm(const Context& ctx, int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa,
                   const float* B, int64_t rsb, int64_t csb, float* C, int64_t ldc, float alpha = 1.0f,
                   bool accumulate = false) {
-  gemm(pool, M, N, K, {A, Dtype::Float32, rsa, csa}, {B, Dtype::Float32, rsb, csb}, {C, Dtype::Float32, ldc}, alpha,
+  gemm(ctx, M, N, K, {A, Dtype::Float32, rsa, csa}, {B, Dtype::Float32, rsb, csb}, {C, Dtype::Float32, ldc}, alpha,
        accumulate);
 }
 
 // Half forms: A and B of one half dtype, C in the same dtype (float32 accumulation inside).
-inline void hgemm(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const float16_t* A, int64_t rsa, int64_t csa,
+inline void hgemm(const Context& ctx, int64_t M, int64_t N, int64_t K, const float16_t* A, int64_t rsa, int64_t csa,
                   const float16_t* B, int64_t rsb, int64_t csb, float16_t* C, int64_t ldc) {
-  gemm(pool, M, N, K, {A, Dtype::Float16, rsa, csa}, {B, Dtype::Float16, rsb, csb}, {C, Dtype::Float16, ldc});
+  gemm(ctx, M, N, K, {A, Dtype::Float16, rsa, csa}, {B, Dtype::Float16, rsb, csb}, {C, Dtype::Float16, ldc});
 }
-inline void bgemm(ThreadPool& pool, int64_t M, int64_t N, int64_t K, const bfloat16_t* A, int64_t rsa, int64_t csa,
+inline void bgemm(const Context& ctx, int64_t M, int64_t N, int64_t K, const bfloat16_t* A, int64_t rsa, int64_t csa,
                   const bfloat16_t* B, int64_t rsb, int64_t csb, bfloat16_t* C, int64_t ldc) {
-  gemm(pool, M, N, K, {A, Dtype::BFloat16, rsa, csa}, {B, Dtype::BFloat16, rsb, csb}, {C, Dtype::BFloat16, ldc});
+  gemm(ctx, M, N, K, {A, Dtype::BFloat16, rsa, csa}, {B, Dtype::BFloat16, rsb, csb}, {C, Dtype::BFloat16, ldc});
 }
 
 }  // namespace tessera::cpu

@@ -1,5 +1,6 @@
-// Pieces of the GEMM below the blocking: the register-blocked microkernel, panel packing and the
-// mat-vec kernels. Internal to gemm.cc / matmul.cc.
+// Pieces of the GEMM below the blocking at the AVX2 level (kernels.h's avx2::kGemm): the 6x16
+// microkernel, panel packing and the FMA peak loop; and the mat-vec kernels, which every level
+// shares (they are memory-bound). Internal to gemm.cc / matmul.cc / attention.cc.
 #pragma once
 #include <cstdint>
 

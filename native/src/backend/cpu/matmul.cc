@@ -4,6 +4,7 @@
 
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/gemm_kernel.h"
+#include "backend/cpu/kernels.h"
 #include "tessera/primitives/linalg.h"
 
 namespace tessera {
@@ -105,12 +106,12 @@ void Matmul::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
   for (auto o : offs_b) b_shared = b_shared && o == 0;
   int64_t fold_rs = nb > 1 && b_shared ? fold_rows_stride(a, nb) : 0;
   if (fold_rs) {
-    cpu::gemm(ctx.pool, nb * M, N, K, {pa, a.dtype(), fold_rs, csa}, {pb, b.dtype(), rsb, csb},
+    cpu::gemm(ctx, nb * M, N, K, {pa, a.dtype(), fold_rs, csa}, {pb, b.dtype(), rsb, csb},
               {po, out.dtype(), N});
     return;
   }
   auto one = [&](int64_t i) {
-    cpu::gemm(ctx.pool, M, N, K, {pa + offs_a[i] * isa, a.dtype(), rsa, csa}, {pb + offs_b[i] * isb, b.dtype(), rsb, csb},
+    cpu::gemm(ctx, M, N, K, {pa + offs_a[i] * isa, a.dtype(), rsa, csa}, {pb + offs_b[i] * isb, b.dtype(), rsb, csb},
               {po + i * M * N * iso, out.dtype(), N});
   };
   // Many small products (attention heads): one product per thread at a time beats splitting each.
@@ -127,9 +128,10 @@ void BenchFmaPeak::eval_cpu(const std::vector<Array>&, Array& out, Context& ctx)
   ctx.alloc_output(out);
   int threads = ctx.pool.size();
   std::atomic<int> sink{0};
-  ctx.pool.parallel_tasks(threads, [&](int64_t) { sink += cpu::fma_peak_loop(iterations_) > 0.0f ? 1 : 0; });
+  const cpu::GemmKernels& g = *cpu::kernels(ctx.isa).gemm;  // the widest FMA of the runtime's level
+  ctx.pool.parallel_tasks(threads, [&](int64_t) { sink += g.fma_peak_loop(iterations_) > 0.0f ? 1 : 0; });
   // GFLOP performed; `sink` keeps the loops observable (every result is positive).
-  double gflop = double(iterations_) * cpu::kFmaPeakFlopsPerIteration * sink.load() / 1e9;
+  double gflop = double(iterations_) * g.fma_peak_flops_per_iteration * sink.load() / 1e9;
   *out.data<float>() = float(gflop);
 }
 

@@ -255,7 +255,8 @@ void run_int4(const Problem& P, const S* scales, const S* biases, const std::vec
 
 template <int BITS, typename S>
 void run_transposed(const Problem& P, const S* scales, const S* biases, const std::vector<float>& X, float* Y,
-                    ThreadPool& pool) {
+                    const Context& ctx) {
+  ThreadPool& pool = ctx.pool;
 #if defined(__AVX2__) && defined(__FMA__)
   // The integer kernel up to kInt4Rows activation rows: measured at 4096 x 4096, 2 threads, 1.9x the
   // float kernel's speed at 8 and 16 rows, 2x the panel path's at 32 and 1.5x at 64 (equal at 128).
@@ -306,7 +307,7 @@ void run_transposed(const Problem& P, const S* scales, const S* biases, const st
         row_params(scales + n * groups, biases + n * groups, 0, groups, sf, bf);
         decode_chunks<BITS>(P, P.w + n * P.row_bytes, 0, P.chunks, sf.data(), bf.data(), 0, panel.data() + r * Kp);
       }
-      dot_panel(pool, M, rows, Kp, Xp.data(), Kp, panel.data(), Kp, Y + n0, P.N);
+      dot_panel(ctx, M, rows, Kp, Xp.data(), Kp, panel.data(), Kp, Y + n0, P.N);
     }
   });
 }
@@ -374,7 +375,7 @@ void QuantizedMatmul::eval_cpu(const std::vector<Array>& in, Array& out, Context
       const S* s = scales.data<S>();
       const S* b = biases.data<S>();
       auto run = [&]<int BITS>() {
-        if (transpose_) run_transposed<BITS>(P, s, b, X, Y, ctx.pool);
+        if (transpose_) run_transposed<BITS>(P, s, b, X, Y, ctx);
         else run_plain<BITS>(P, s, b, X, Y, ctx.pool);
       };
       switch (bits_) {

@@ -26,9 +26,9 @@ std::vector<float> rows_as_float(const Array& x, ThreadPool& pool) {
   return X;
 }
 
-void dot_panel(ThreadPool& pool, int64_t M, int64_t nb, int64_t K, const float* X, int64_t ldx, const float* P,
+void dot_panel(const Context& ctx, int64_t M, int64_t nb, int64_t K, const float* X, int64_t ldx, const float* P,
                int64_t ldp, float* out, int64_t ldo) {
-  sgemm(pool, M, nb, K, X, ldx, 1, P, 1, ldp, out, ldo);
+  sgemm(ctx, M, nb, K, X, ldx, 1, P, 1, ldp, out, ldo);
 }
 
 void store_output(const float* y, Array& out, ThreadPool& pool) {

@@ -13,6 +13,7 @@
 #endif
 
 #include "tessera/array.h"
+#include "tessera/context.h"
 #include "backend/cpu/simd_math.h"
 #include "tessera/thread_pool.h"
 
@@ -27,7 +28,7 @@ std::vector<float> rows_as_float(const Array& x, ThreadPool& pool);
 
 // out[m * ldo + n] = sum_k X[m * ldx + k] * P[n * ldp + k] for m < M, n < nb (X @ P^T by the GEMM;
 // called from inside a parallel region, it runs on the calling thread).
-void dot_panel(ThreadPool& pool, int64_t M, int64_t nb, int64_t K, const float* X, int64_t ldx, const float* P,
+void dot_panel(const Context& ctx, int64_t M, int64_t nb, int64_t K, const float* X, int64_t ldx, const float* P,
                int64_t ldp, float* out, int64_t ldo);
 
 // Writes float32 results y (row-major, out's shape) into out, converting to its dtype.

@@ -143,7 +143,7 @@ void GgufMatmul::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t i = 0; i < nblocks; ++i)
             decode(P.w + (n0 + r) * P.row_bytes + i * P.ts, panel.data() + r * P.K + i * P.bs);
-        dot_panel(ctx.pool, P.M, rows, P.K, P.X, P.K, panel.data(), P.K, P.Y + n0, P.N);
+        dot_panel(ctx, P.M, rows, P.K, P.X, P.K, panel.data(), P.K, P.Y + n0, P.N);
       }
     });
   }
