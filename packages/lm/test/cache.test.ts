@@ -41,7 +41,7 @@ describe("KVCache", () => {
     let view;
     for (const p of parts) view = cache.update(p, p);
     expect(view!.keys.shape).toEqual([B, H, 6, D]);
-    expect(Array.from(view!.keys.dataSync())).toEqual(Array.from(tc.concatenate(parts, 2).dataSync()));
+    expect(Array.from(view!.keys.dataSync() as Float32Array)).toEqual(Array.from(tc.concatenate(parts, 2).dataSync() as Float32Array));
     expect(cache.keys!.shape[2]).toBe(8);
   });
 

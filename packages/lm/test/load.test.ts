@@ -79,7 +79,7 @@ describe("older Mixtral checkpoints (per-expert w1 / w2 / w3)", () => {
     const a = loadModelFromFolder(dir, { dtype: "float32" }).model;
     const b = buildModel(config, legacy, { source: "legacy", dtype: "float32" });
     const ids = tc.tensor([[5, 9, 300, 17]], { dtype: "int32" });
-    expect(Array.from(b.forward(ids).dataSync())).toEqual(Array.from(a.forward(ids).dataSync()));
+    expect(Array.from(b.forward(ids).dataSync() as Float32Array)).toEqual(Array.from(a.forward(ids).dataSync() as Float32Array));
   });
 });
 
