@@ -46,7 +46,7 @@ export function argmax(scores: Float32Array): number {
 
 /** The k-th largest of `values` (1-based k <= length), by quickselect on a copy. */
 function kthLargest(values: Float32Array, k: number): number {
-  const a = Float32Array.from(values);
+  const a = values.slice();
   let lo = 0;
   let hi = a.length - 1;
   const target = k - 1;
@@ -72,24 +72,17 @@ function kthLargest(values: Float32Array, k: number): number {
   return a[target];
 }
 
-function finiteIds(scores: Float32Array, min: number): number[] {
-  const ids: number[] = [];
-  for (let i = 0; i < scores.length; i++) if (scores[i] >= min && scores[i] > -Infinity) ids.push(i);
-  return ids;
-}
-
-/** Top-p over ids sorted by score, descending: keeps a prefix until its mass reaches p (at least one). */
-function nucleus(sorted: number[], z: Float64Array, total: number, p: number): number[] {
-  let mass = 0;
+function finiteIds(scores: Float32Array, min: number): Int32Array {
+  const ids = new Int32Array(scores.length);
   let n = 0;
-  while (n < sorted.length && mass < p * total) mass += z[sorted[n++]];
-  return sorted.slice(0, Math.max(1, n));
+  for (let i = 0; i < scores.length; i++) if (scores[i] >= min && scores[i] > -Infinity) ids[n++] = i;
+  return ids.subarray(0, n);
 }
 
 /**
  * The tokens that survive temperature, top-k, top-p and min-p, with their renormalized probabilities
- * (the distribution transformers' warpers give). `scores` must already carry bias and penalties;
- * temperature must be > 0.
+ * (the distribution transformers' warpers give), ids ascending. `scores` must already carry bias and
+ * penalties; temperature must be > 0.
  */
 export function candidates(scores: Float32Array, o: ResolvedSamplingOptions): Candidates {
   let threshold = -Infinity;
@@ -97,7 +90,7 @@ export function candidates(scores: Float32Array, o: ResolvedSamplingOptions): Ca
   let ids = finiteIds(scores, threshold);
   if (ids.length === 0) throw new Error("No token is possible: every logit is -Infinity (check logitBias and the grammar mask)");
   let max = -Infinity;
-  for (const i of ids) max = Math.max(max, scores[i]);
+  for (const i of ids) if (scores[i] > max) max = scores[i];
   const invT = 1 / o.temperature;
   // Unnormalized probabilities, as a sparse map over the vocabulary.
   const z = new Float64Array(scores.length);
@@ -105,32 +98,42 @@ export function candidates(scores: Float32Array, o: ResolvedSamplingOptions): Ca
   for (const i of ids) total += z[i] = Math.exp((scores[i] - max) * invT);
   if (o.topP < 1) ids = topP(ids, scores, z, total, o.topP, invT, max);
   if (o.minP > 0) {
-    // p_i >= minP * p_max, with p_max from the distribution left after top-k/top-p (as transformers).
+    // p_i >= minP * p_max, with p_max from the distribution left after top-k/top-p (as transformers): z[max] = 1.
     const keep = ids.filter((i) => z[i] >= o.minP);
-    ids = keep.length > 0 ? keep : [ids.reduce((a, b) => (z[b] > z[a] ? b : a))];
+    ids = keep.length > 0 ? keep : Int32Array.of(ids.reduce((a, b) => (z[b] > z[a] ? b : a)));
   }
-  ids.sort((a, b) => a - b);
   let sum = 0;
   for (const i of ids) sum += z[i];
   const probs = new Float64Array(ids.length);
-  ids.forEach((i, k) => (probs[k] = z[i] / sum));
-  return { ids: Int32Array.from(ids), probs };
+  for (let k = 0; k < ids.length; k++) probs[k] = z[ids[k]] / sum;
+  return { ids, probs };
 }
 
 /**
- * Top-p without sorting the whole vocabulary: the tokens above a cut-off are all more likely than the
- * ones below, so when their mass already reaches p, only they need sorting. Cut-offs widen until it does.
+ * Top-p: keeps the most likely tokens (score descending, then id ascending) until their mass reaches p,
+ * at least one. Only the tokens above a cut-off whose mass already reaches p are sorted (cut-offs widen
+ * until it does), and only their scores, as a typed array; the kept set is then the scores above the
+ * last kept value and, of the ties at it, the lowest ids.
  */
-function topP(ids: number[], scores: Float32Array, z: Float64Array, total: number, p: number, invT: number, max: number): number[] {
+function topP(ids: Int32Array, scores: Float32Array, z: Float64Array, total: number, p: number, invT: number, max: number): Int32Array {
+  const goal = p * total;
   for (const logRatio of [-8, -16, -32, -Infinity]) {
-    const cut = logRatio === -Infinity ? -Infinity : max + logRatio / invT;
-    const head = logRatio === -Infinity ? ids.slice() : ids.filter((i) => scores[i] >= cut);
+    const cut = max + logRatio / invT;
+    const head = logRatio === -Infinity ? ids : ids.filter((i) => scores[i] >= cut);
     let mass = 0;
     for (const i of head) mass += z[i];
-    if (mass >= p * total || logRatio === -Infinity) {
-      head.sort((a, b) => scores[b] - scores[a] || a - b);
-      return nucleus(head, z, total, p);
+    if (mass < goal && logRatio !== -Infinity) continue;
+    const sorted = Float32Array.from(head, (i) => scores[i]).sort();
+    let n = 0;
+    let acc = 0;
+    let last = sorted[sorted.length - 1];
+    for (let k = sorted.length - 1; k >= 0 && (n === 0 || acc < goal); k--) {
+      last = sorted[k];
+      acc += Math.exp((last - max) * invT);
+      n++;
     }
+    let ties = n - head.filter((i) => scores[i] > last).length;
+    return head.filter((i) => scores[i] > last || (scores[i] === last && ties-- > 0));
   }
   return ids;
 }

@@ -79,7 +79,7 @@ export function makeSampler(opts: SamplingOptions = {}): Sampler {
       throw new Error(`The allowed-token mask has ${allowed.length} entries for ${logits.length} logits`);
     }
     const lse = logSumExp(logits);
-    const scores = Float32Array.from(logits);
+    const scores = logits.slice();
     if (allowed !== undefined) for (let i = 0; i < scores.length; i++) if (allowed[i] === 0) scores[i] = -Infinity;
     applyBiasAndPenalties(scores, history, o);
     let token: number;
