@@ -3,6 +3,7 @@
 // rows of each, concatenated; the original layers' parameters become views of it, so the weights
 // are held once and the checkpoint's names stay loadable.
 import { Tensor, concatenate, evalSync, io, nn, slice, split } from "@tessera/core";
+import { splitHeads } from "./base.js";
 import type { Projection } from "./base.js";
 
 function rows(t: Tensor, start: number, stop: number): Tensor {
@@ -78,4 +79,31 @@ export function splitOutputs(y: Tensor, sizes: number[]): Tensor[] {
   let at = 0;
   for (const s of sizes.slice(0, -1)) cuts.push((at += s));
   return split(y, cuts, -1);
+}
+
+/** An attention layer's input projections, as the checkpoints name them, and their fused join. */
+export interface QkvProjections {
+  q_proj: Projection;
+  k_proj: Projection;
+  v_proj: Projection;
+  q_norm?: { forward(x: Tensor): Tensor };
+  k_norm?: { forward(x: Tensor): Tensor };
+  _qkv?: Projection;
+}
+
+/**
+ * q, k and v of `x` [B, L, hidden] as heads [B, H, L, D]: through the fused projection when the
+ * layer has one, with the per-head q/k norms when it has them (Qwen 3, Gemma 3).
+ */
+export function qkvHeads(m: QkvProjections, x: Tensor, heads: number, kvHeads: number, headDim: number): [Tensor, Tensor, Tensor] {
+  const [q0, k0, v0] = m._qkv
+    ? splitOutputs(m._qkv.forward(x), [heads * headDim, kvHeads * headDim, kvHeads * headDim])
+    : [m.q_proj.forward(x), m.k_proj.forward(x), m.v_proj.forward(x)];
+  let q = splitHeads(q0, heads);
+  let k = splitHeads(k0, kvHeads);
+  if (m.q_norm && m.k_norm) {
+    q = m.q_norm.forward(q);
+    k = m.k_norm.forward(k);
+  }
+  return [q, k, splitHeads(v0, kvHeads)];
 }

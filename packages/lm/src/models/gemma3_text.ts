@@ -3,15 +3,15 @@
 // in float32, q/k norms per head, query_pre_attn_scalar, norms before and after attention and MLP,
 // embeddings times sqrt(hidden), GELU (tanh) MLP, logits from the tied token table. gemma2.ts reuses
 // these blocks (no q/k norms, soft-capped logits), gemma.ts too (Llama's two norms per block).
-import { Tensor, add, astype, divide, fast, multiply, nn, scalar, split, tanh, zeros } from "@tessera/core";
-import { fuseProjections, splitOutputs } from "./fuse.js";
+import { Tensor, add, astype, divide, fast, multiply, nn, scalar, tanh, zeros } from "@tessera/core";
+import { fuseProjections, qkvHeads } from "./fuse.js";
 import type { DType } from "@tessera/core";
 import type { KVCacheOptions, LayerCache } from "../cache.js";
 import {
-  ConfigReader, applyRope, attend, embeddingDType, lastPosition, mergeHeads, residual, ropeConfig, splitHeads,
+  ConfigReader, applyRope, attend, embeddingDType, lastPosition, mergeHeads, residual, ropeConfig,
 } from "./base.js";
 import type { Config, ForwardOptions, LanguageModel, LayerType, Projection, RopeConfig, TokenEmbedding } from "./base.js";
-import { checkInputs, layerCaches } from "./llama.js";
+import { MLP as LlamaMLP, checkInputs, layerCaches } from "./llama.js";
 
 export interface GemmaArgs {
   modelType: string;
@@ -120,16 +120,7 @@ export class Attention extends nn.Module {
 
   forward(x: Tensor, cache: LayerCache): Tensor {
     const a = this.args;
-    const [q0, k0, v0] = this._qkv
-      ? splitOutputs(this._qkv.forward(x), [a.numAttentionHeads * a.headDim, a.numKeyValueHeads * a.headDim, a.numKeyValueHeads * a.headDim])
-      : [this.q_proj.forward(x), this.k_proj.forward(x), this.v_proj.forward(x)];
-    let q = splitHeads(q0, a.numAttentionHeads);
-    let k = splitHeads(k0, a.numKeyValueHeads);
-    const v = splitHeads(v0, a.numKeyValueHeads);
-    if (this.q_norm && this.k_norm) {
-      q = this.q_norm.forward(q);
-      k = this.k_norm.forward(k);
-    }
+    let [q, k, v] = qkvHeads(this, x, a.numAttentionHeads, a.numKeyValueHeads, a.headDim);
     q = applyRope(q, this.rope, cache.offset);
     k = applyRope(k, this.rope, cache.offset);
     const o = attend(q, k, v, cache, { scale: a.queryPreAttnScalar ** -0.5, softcap: a.attnLogitSoftcapping });
@@ -137,30 +128,10 @@ export class Attention extends nn.Module {
   }
 }
 
-export class MLP extends nn.Module {
-  gate_proj: Projection;
-  up_proj: Projection;
-  down_proj: Projection;
-
-  readonly exact: boolean;
-  _gateUp?: Projection;
-
+/** Llama's gated MLP with Gemma's GELU on the gate (tanh approximation unless `exact`). */
+export class MLP extends LlamaMLP {
   constructor(hidden: number, intermediate: number, exact = false) {
-    super();
-    this.gate_proj = new nn.Linear(hidden, intermediate, { bias: false });
-    this.up_proj = new nn.Linear(hidden, intermediate, { bias: false });
-    this.down_proj = new nn.Linear(intermediate, hidden, { bias: false });
-    this.exact = exact;
-  }
-
-  /** Joins gate and up into one projection (see fuse.ts). */
-  fuse(): void {
-    this._gateUp = fuseProjections([this.gate_proj, this.up_proj]);
-  }
-
-  forward(x: Tensor): Tensor {
-    const [g, u] = this._gateUp ? split(this._gateUp.forward(x), 2, -1) : [this.gate_proj.forward(x), this.up_proj.forward(x)];
-    return this.down_proj.forward(multiply(this.exact ? nn.gelu(g) : nn.geluApprox(g), u));
+    super(hidden, intermediate, false, exact ? nn.gelu : nn.geluApprox);
   }
 }
 

@@ -3,12 +3,12 @@
 // The decoder here also serves the model files that differ from Llama only by options:
 // qwen2 (q/k/v biases), qwen3 (q/k RMSNorms per head), mistral (sliding window).
 import { Tensor, astype, multiply, nn, silu, split } from "@tessera/core";
-import { fuseProjections, splitOutputs } from "./fuse.js";
+import { fuseProjections, qkvHeads } from "./fuse.js";
 import type { DType } from "@tessera/core";
 import { KVCache, RotatingKVCache } from "../cache.js";
 import type { KVCacheOptions, LayerCache } from "../cache.js";
 import {
-  ConfigReader, applyRope, attend, embeddingDType, lastPosition, mergeHeads, residual, ropeConfig, splitHeads,
+  ConfigReader, applyRope, attend, embeddingDType, lastPosition, mergeHeads, residual, ropeConfig,
 } from "./base.js";
 import type { Config, ForwardOptions, LanguageModel, Projection, RopeConfig, TokenEmbedding } from "./base.js";
 
@@ -87,16 +87,7 @@ export class Attention extends nn.Module {
 
   forward(x: Tensor, cache: LayerCache): Tensor {
     const a = this.args;
-    const [q0, k0, v0] = this._qkv
-      ? splitOutputs(this._qkv.forward(x), [a.numAttentionHeads * a.headDim, a.numKeyValueHeads * a.headDim, a.numKeyValueHeads * a.headDim])
-      : [this.q_proj.forward(x), this.k_proj.forward(x), this.v_proj.forward(x)];
-    let q = splitHeads(q0, a.numAttentionHeads);
-    let k = splitHeads(k0, a.numKeyValueHeads);
-    const v = splitHeads(v0, a.numKeyValueHeads);
-    if (this.q_norm && this.k_norm) {
-      q = this.q_norm.forward(q);
-      k = this.k_norm.forward(k);
-    }
+    let [q, k, v] = qkvHeads(this, x, a.numAttentionHeads, a.numKeyValueHeads, a.headDim);
     q = applyRope(q, a.rope, cache.offset);
     k = applyRope(k, a.rope, cache.offset);
     const o = attend(q, k, v, cache, { scale: 1 / Math.sqrt(a.headDim) });
@@ -109,12 +100,15 @@ export class MLP extends nn.Module {
   up_proj: Projection;
   down_proj: Projection;
   _gateUp?: Projection;
+  readonly _activation: (x: Tensor) => Tensor;
 
-  constructor(hidden: number, intermediate: number, bias = false) {
+  /** `activation` is applied to the gate (SiLU for Llama; Gemma's MLP passes its GELU). */
+  constructor(hidden: number, intermediate: number, bias = false, activation: (x: Tensor) => Tensor = silu) {
     super();
     this.gate_proj = new nn.Linear(hidden, intermediate, { bias });
     this.up_proj = new nn.Linear(hidden, intermediate, { bias });
     this.down_proj = new nn.Linear(intermediate, hidden, { bias });
+    this._activation = activation;
   }
 
   /** Joins gate and up into one projection (see fuse.ts). */
@@ -124,7 +118,7 @@ export class MLP extends nn.Module {
 
   forward(x: Tensor): Tensor {
     const [g, u] = this._gateUp ? split(this._gateUp.forward(x), 2, -1) : [this.gate_proj.forward(x), this.up_proj.forward(x)];
-    return this.down_proj.forward(multiply(silu(g), u));
+    return this.down_proj.forward(multiply(this._activation(g), u));
   }
 }
 
