@@ -5,28 +5,10 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { loadAudio } from "../packages/whisper/dist/index.js";
 import { fixturesDir, sharedDataFile } from "../test/helpers/paths.js";
+import { wav16 } from "../test/helpers/wav.js";
 
 export const CLIP_SECONDS = 60;
 const RATE = 16000;
-
-/** 16-bit mono WAV bytes of `samples` at 16 kHz. */
-function wav(samples: Float32Array): Buffer {
-  const b = Buffer.alloc(44 + samples.length * 2);
-  b.write("RIFF", 0);
-  b.writeUInt32LE(36 + samples.length * 2, 4);
-  b.write("WAVEfmt ", 8);
-  b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20);
-  b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(RATE, 24);
-  b.writeUInt32LE(RATE * 2, 28);
-  b.writeUInt16LE(2, 32);
-  b.writeUInt16LE(16, 34);
-  b.write("data", 36);
-  b.writeUInt32LE(samples.length * 2, 40);
-  for (let i = 0; i < samples.length; i++) b.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i] * 32767))), 44 + 2 * i);
-  return b;
-}
 
 /** Writes `<dir>/speech60.wav` if it is missing and returns its path. */
 export async function ensureSpeechClip(dir: string): Promise<string> {
@@ -45,6 +27,6 @@ export async function ensureSpeechClip(dir: string): Promise<string> {
     at += a.length + RATE;
   }
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, wav(out));
+  writeFileSync(file, wav16(out, RATE));
   return file;
 }

@@ -7,29 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadAudio, loadWhisper, transcribe } from "../packages/whisper/src/index.js";
 import { fixturesDir, sharedDataFile } from "../test/helpers/paths.js";
+import { wav16 } from "../test/helpers/wav.js";
 
 const minutes = Number(process.argv[2] ?? 60);
 const model = process.argv[3] ?? join(fixturesDir, "whisper", "models", "tiny30s-mlx");
 const rate = 16000;
-
-/** 16-bit mono WAV bytes of `samples`. */
-function wav(samples: Float32Array): Buffer {
-  const b = Buffer.alloc(44 + samples.length * 2);
-  b.write("RIFF", 0);
-  b.writeUInt32LE(36 + samples.length * 2, 4);
-  b.write("WAVEfmt ", 8);
-  b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20);
-  b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(rate, 24);
-  b.writeUInt32LE(rate * 2, 28);
-  b.writeUInt16LE(2, 32);
-  b.writeUInt16LE(16, 34);
-  b.write("data", 36);
-  b.writeUInt32LE(samples.length * 2, 40);
-  for (let i = 0; i < samples.length; i++) b.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i] * 32767))), 44 + 2 * i);
-  return b;
-}
 
 const jfkPath = sharedDataFile("audio/jfk.flac");
 const speech = jfkPath ? await loadAudio(jfkPath) : Float32Array.from({ length: 8 * rate }, (_, i) => 0.3 * Math.sin(i * 0.05) * Math.sin(i * 0.0007));
@@ -38,7 +20,7 @@ const samples = new Float32Array(total);
 for (let at = 0; at < total; at += speech.length + rate) samples.set(speech.subarray(0, Math.min(speech.length, total - at)), at);
 const dir = mkdtempSync(join(tmpdir(), "tessera-long-"));
 const file = join(dir, "long.wav");
-writeFileSync(file, wav(samples));
+writeFileSync(file, wav16(samples, rate));
 
 const pipeline = await loadWhisper(model);
 let peak = 0;

