@@ -65,6 +65,32 @@ Q8_INLINE void prefetch(const uint8_t* p) { _mm_prefetch(reinterpret_cast<const 
 // Broadcasts int16 lane s (0..7) of each 128-bit half of v to all 8 lanes of that half.
 Q8_INLINE __m256i bcast16(__m256i v, int s) { return _mm256_shuffle_epi8(v, _mm256_set1_epi16(int16_t(0x0100 + 0x0202 * s))); }
 
+// The per-row pass of rows_q4_0 / rows_q5_0 (blocks of BYTES bytes, each led by its f16 scale):
+// sc[m * ld + i] = d_w(i) * d_x(m, i), and the sums of sc times the activations' 32-value sums
+// that the blocks' constant offset (-8 or -16) contributes, in corr (8 at a time) and corr1.
+template <int MR, int BYTES>
+Q8_INLINE void block_scales(const uint8_t* row, int64_t nb, const Act<MR>& x, float* sc, int64_t ld, __m256* corr,
+                            float* corr1) {
+  for (int m = 0; m < MR; ++m) corr[m] = _mm256_setzero_ps(), corr1[m] = 0;
+  int64_t i = 0;
+  for (; i + 8 <= nb; i += 8) {
+    const __m256 dw = halves8(row + BYTES * i, BYTES);
+    for (int m = 0; m < MR; ++m) {
+      const __m256 s = _mm256_mul_ps(dw, _mm256_loadu_ps(x.d[m] + i));
+      _mm256_storeu_ps(sc + m * ld + i, s);
+      corr[m] = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(load16(x.s32[m] + i))), corr[m]);
+    }
+  }
+  for (; i < nb; ++i)
+    for (int m = 0; m < MR; ++m) sc[m * ld + i] = gguf::f16_at(row + BYTES * i) * x.d[m][i], corr1[m] += sc[m * ld + i] * x.s32[m][i];
+}
+
+// The 16 bytes of nibbles at p as 32 bytes in element order: low nibbles (0..15), high (16..31).
+Q8_INLINE __m256i nibbles32(const uint8_t* p) {
+  const __m128i v = load16(p);
+  return low4(_mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1));
+}
+
 // Q4_0 rows (18-byte blocks: f16 d, 16 bytes of nibbles, value d * (q - 8)), blocks read in pairs:
 // the two blocks' 16 nibble bytes fill one 256-bit vector, low nibbles are elements 0..15 of each
 // block and high nibbles 16..31, matching activations reordered by interleave_pairs. Per row, a
@@ -84,18 +110,7 @@ void rows_q4_0(const uint8_t* w, int64_t row_bytes, int64_t nb, const Rows& xr, 
     const uint8_t* row = w + n * row_bytes;
     __m256 corr[MR];
     float corr1[MR];
-    for (int m = 0; m < MR; ++m) corr[m] = _mm256_setzero_ps(), corr1[m] = 0;
-    int64_t i = 0;
-    for (; i + 8 <= nb; i += 8) {
-      const __m256 dw = halves8(row + 18 * i, 18);
-      for (int m = 0; m < MR; ++m) {
-        const __m256 s = _mm256_mul_ps(dw, _mm256_loadu_ps(x.d[m] + i));
-        _mm256_storeu_ps(sc + m * ld + i, s);
-        corr[m] = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(load16(x.s32[m] + i))), corr[m]);
-      }
-    }
-    for (; i < nb; ++i)
-      for (int m = 0; m < MR; ++m) sc[m * ld + i] = gguf::f16_at(row + 18 * i) * x.d[m][i], corr1[m] += sc[m * ld + i] * x.s32[m][i];
+    block_scales<MR, 18>(row, nb, x, sc, ld, corr, corr1);
     __m256 acc[MR], acc1[MR];
     for (int m = 0; m < MR; ++m) acc[m] = acc1[m] = _mm256_setzero_ps();
     auto pair = [&](int64_t j, __m256* a) __attribute__((always_inline)) {
@@ -117,8 +132,7 @@ void rows_q4_0(const uint8_t* w, int64_t row_bytes, int64_t nb, const Rows& xr, 
     for (; j + 2 <= pairs; j += 2) prefetch(row + 36 * j), prefetch(row + 36 * j + 64), pair(j, acc), pair(j + 1, acc1);
     if (j < pairs) pair(j, acc);
     if (nb % 2) {  // the last block alone, activations in natural order
-      const __m128i v = load16(row + 18 * (nb - 1) + 2);
-      const __m256i q = low4(_mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1));
+      const __m256i q = nibbles32(row + 18 * (nb - 1) + 2);
       for (int m = 0; m < MR; ++m)
         acc[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mul_sum_u8i8(q, load32(x.q[m] + 32 * (nb - 1)))),
                                  _mm256_set1_ps(sc[m * ld + nb - 1]), acc[m]);

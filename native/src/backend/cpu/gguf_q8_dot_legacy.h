@@ -30,12 +30,6 @@ Q8_INLINE __m256i bits_to_bytes(const uint8_t* p) {
   return _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi64x(-1));
 }
 
-// The 16 bytes of nibbles at p as 32 bytes in element order: low nibbles (0..15), high (16..31).
-Q8_INLINE __m256i nibbles32(const uint8_t* p) {
-  const __m128i v = load16(p);
-  return low4(_mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1));
-}
-
 // Q4_1 (20 bytes: d, m, 16 bytes of nibbles) and Q5_1 (24 bytes: d, m, 32 fifth bits, nibbles)
 // block i: value d * q + m with q unsigned. The m term goes into corr (subtracted by rows_dot).
 template <int MR, bool FIVE>
@@ -72,18 +66,7 @@ void rows_q5_0(const uint8_t* w, int64_t row_bytes, int64_t nb, const Rows& xr, 
     const uint8_t* row = w + n * row_bytes;
     __m256 corr[MR];
     float corr1[MR];
-    for (int m = 0; m < MR; ++m) corr[m] = _mm256_setzero_ps(), corr1[m] = 0;
-    int64_t i = 0;
-    for (; i + 8 <= nb; i += 8) {
-      const __m256 dw = halves8(row + 22 * i, 22);
-      for (int m = 0; m < MR; ++m) {
-        const __m256 s = _mm256_mul_ps(dw, _mm256_loadu_ps(x.d[m] + i));
-        _mm256_storeu_ps(sc + m * ld + i, s);
-        corr[m] = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(load16(x.s32[m] + i))), corr[m]);
-      }
-    }
-    for (; i < nb; ++i)
-      for (int m = 0; m < MR; ++m) sc[m * ld + i] = gguf::f16_at(row + 22 * i) * x.d[m][i], corr1[m] += sc[m * ld + i] * x.s32[m][i];
+    block_scales<MR, 22>(row, nb, x, sc, ld, corr, corr1);
     __m256 acc[MR], acc1[MR];
     for (int m = 0; m < MR; ++m) acc[m] = acc1[m] = _mm256_setzero_ps();
     auto pair = [&](int64_t j, __m256* a) __attribute__((always_inline)) {
