@@ -4,8 +4,7 @@
 // script's byte for byte (tools/weights/ggml-whispercpp.sh runs the script itself to check).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { io } from "@tessera/core";
-import { bytesToUnicode } from "../../packages/whisper/src/bpe.js";
+import { bytesToUnicode, io } from "@tessera/core";
 import type { RawTensor } from "./hf.js";
 import { REPO_ROOT, cacheRoot, ensureWhisperBase, isComplete, writeAtomically } from "./whisper-base.js";
 import type { EnsureResult } from "./whisper-base.js";

@@ -22,3 +22,4 @@ export { ISA_LEVELS, isaLevel, setIsaLevel, supportedIsaLevels } from "./isa.js"
 export type { IsaLevel } from "./isa.js";
 export * as hub from "./hub/index.js";
 export { resolveModel } from "./hub/index.js";
+export { bytesToUnicode } from "./byte_level.js";

@@ -1,6 +1,7 @@
 // Byte-level BPE as tiktoken runs it (GPT-2's pre-tokenizer regex, merges by rank), readable from a
 // .tiktoken ranks file or from a Hugging Face tokenizer.json (vocab + merges + added_tokens).
 import { readFileSync } from "node:fs";
+import { bytesToUnicode } from "@tessera/core";
 
 /** GPT-2's pre-tokenizer (tiktoken's `pat_str` for Whisper; also the HF ByteLevel regex). */
 // \s is written as \p{White_Space}: JS's \s differs from Unicode's (it has U+FEFF, lacks U+0085).
@@ -244,20 +245,4 @@ export class BpeEncoding {
   decode(ids: Iterable<number>): string {
     return utf8Lenient.decode(this.decodeBytes(ids));
   }
-}
-
-/** GPT-2's reversible byte -> printable-unicode map used by Hugging Face byte-level vocabularies. */
-export function bytesToUnicode(): Map<number, string> {
-  const bs: number[] = [];
-  for (let b = 33; b <= 126; b++) bs.push(b);
-  for (let b = 161; b <= 172; b++) bs.push(b);
-  for (let b = 174; b <= 255; b++) bs.push(b);
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++)
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n++);
-    }
-  return new Map(bs.map((b, i) => [b, String.fromCharCode(cs[i])]));
 }

@@ -3,7 +3,8 @@ export { SAMPLE_RATE, loadAudio, sniffFormat } from "./audio.js";
 export type { AudioFormat, AudioInput, LoadAudioOptions } from "./audio.js";
 export { downmix, resample } from "./resample.js";
 export { findFfmpeg } from "./ffmpeg.js";
-export { BpeEncoding, bytesToUnicode } from "./bpe.js";
+export { BpeEncoding } from "./bpe.js";
+export { bytesToUnicode } from "@tessera/core";
 export {
   LANGUAGES, TO_LANGUAGE_CODE, WhisperTokenizer, getTokenizer, languageCode, loadTokenizer, whisperSpecialTokens,
 } from "./tokenizer.js";

@@ -2,27 +2,14 @@
 // dropped first space): what a byte-level grammar constraint needs, since byte-level BPE and byte
 // fallback tokens can carry part of a UTF-8 character. Derived from tokenizer.json's decoder spec.
 
+import { bytesToUnicode } from "@tessera/core";
+
 type DecoderSpec = { type?: string; [key: string]: unknown } | null | undefined;
 
 const utf8 = new TextEncoder();
 
 /** GPT-2's bytes_to_unicode, inverted: the character a byte-level vocabulary uses → the byte. */
-function byteLevelInverse(): Map<number, number> {
-  const bs: number[] = [];
-  for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
-  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n++);
-    }
-  }
-  return new Map(cs.map((c, i) => [c, bs[i]]));
-}
-const BYTE_LEVEL = byteLevelInverse();
+const BYTE_LEVEL = new Map([...bytesToUnicode()].map(([b, c]) => [c.codePointAt(0) as number, b]));
 
 function flatten(spec: DecoderSpec): { type?: string; [key: string]: unknown }[] {
   if (spec === null || spec === undefined) return [];
