@@ -8,8 +8,8 @@ import { RotatingKVCache, modelFromConfig } from "@tessera/lm";
 import type { CacheView, Config, LanguageModel, LayerCache } from "@tessera/lm";
 import { SiglipVisionModel } from "../vision/siglip.js";
 import { GemmaRMSNorm as RMSNorm } from "@tessera/lm";
-import { sanitizeLanguage } from "./llava.js";
-import { renamePrefixes, subConfig } from "./base.js";
+import { sanitizeConditionalGeneration } from "./llava.js";
+import { subConfig } from "./base.js";
 import type { VisionLanguageModel } from "./base.js";
 
 class Projector extends nn.Module {
@@ -112,13 +112,7 @@ export class Model extends nn.Module implements VisionLanguageModel {
   }
 
   sanitize(weights: Map<string, Tensor>): Map<string, Tensor> {
-    const w = renamePrefixes(weights, [
-      ["model.language_model.", "language_model.model."], ["model.vision_tower.vision_model.", "vision_tower."],
-      ["model.vision_tower.", "vision_tower."], ["model.multi_modal_projector.", "multi_modal_projector."],
-      ["vision_tower.vision_model.", "vision_tower."], ["lm_head.", "language_model.lm_head."],
-    ]);
-    this.vision_tower.sanitize(w, "vision_tower.");
-    return sanitizeLanguage(this.language_model, w);
+    return sanitizeConditionalGeneration(this, weights);
   }
 }
 

@@ -75,14 +75,26 @@ export class Model extends nn.Module implements VisionLanguageModel {
 
   /** transformers 4.x/5.x layouts to the saved one: vision_tower.vision_model. -> vision_tower., model.* -> top level. */
   sanitize(weights: Map<string, Tensor>): Map<string, Tensor> {
-    const w = renamePrefixes(weights, [
-      ["model.language_model.", "language_model.model."], ["model.vision_tower.vision_model.", "vision_tower."],
-      ["model.vision_tower.", "vision_tower."], ["model.multi_modal_projector.", "multi_modal_projector."],
-      ["vision_tower.vision_model.", "vision_tower."], ["lm_head.", "language_model.lm_head."],
-    ]);
-    this.vision_tower.sanitize(w, "vision_tower.");
-    return sanitizeLanguage(this.language_model, w);
+    return sanitizeConditionalGeneration(this, weights);
   }
+}
+
+/**
+ * transformers 4.x/5.x layouts of a *ForConditionalGeneration checkpoint (LLaVA, Gemma 3) to the
+ * saved one (vision_tower.vision_model. -> vision_tower., model.* -> top level), then the tower's
+ * and the text model's own sanitize.
+ */
+export function sanitizeConditionalGeneration(
+  m: { vision_tower: { sanitize(w: Map<string, Tensor>, prefix: string): void }; language_model: LanguageModel },
+  weights: Map<string, Tensor>,
+): Map<string, Tensor> {
+  const w = renamePrefixes(weights, [
+    ["model.language_model.", "language_model.model."], ["model.vision_tower.vision_model.", "vision_tower."],
+    ["model.vision_tower.", "vision_tower."], ["model.multi_modal_projector.", "multi_modal_projector."],
+    ["vision_tower.vision_model.", "vision_tower."], ["lm_head.", "language_model.lm_head."],
+  ]);
+  m.vision_tower.sanitize(w, "vision_tower.");
+  return sanitizeLanguage(m.language_model, w);
 }
 
 /** Applies the text model's sanitize to its language_model.* keys. */
