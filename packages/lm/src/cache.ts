@@ -26,6 +26,15 @@ export interface LayerCache {
   state(): Tensor[];
   /** Releases the buffers; the cache is empty afterwards. */
   dispose(): void;
+  /**
+   * Forgets the last `n` positions (so a prompt cache can back up to a shared prefix); returns
+   * false, changing nothing, when the cache cannot (a sliding window that has wrapped).
+   */
+  trim?(n: number): boolean;
+}
+
+function checkTrim(n: number, offset: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > offset) throw new Error(`trim: n must be an integer in [0, ${offset}], got ${String(n)}`);
 }
 
 export interface KVCacheOptions {
@@ -97,6 +106,12 @@ export class KVCache implements LayerCache {
     this.values?.dispose();
     this.keys = this.values = undefined;
     this.offset = 0;
+  }
+
+  trim(n: number): boolean {
+    checkTrim(n, this.offset);
+    this.offset -= n;
+    return true;
   }
 }
 
@@ -189,5 +204,14 @@ export class RotatingKVCache implements LayerCache {
     this.keys = this.values = undefined;
     this.offset = 0;
     this._idx = 0;
+  }
+
+  /** Possible while the window has not wrapped (the buffer is still in temporal order from slot 0). */
+  trim(n: number): boolean {
+    checkTrim(n, this.offset);
+    if (this.offset > this.maxSize) return false;
+    this.offset -= n;
+    this._idx -= n;
+    return true;
   }
 }

@@ -35,7 +35,8 @@ export interface GenerateTokensOptions {
   prefillChunk?: number;
   /**
    * A cache to extend (e.g. the previous chat turn's): the prompt ids must then be only the new
-   * tokens. Default: a fresh cache, disposed at the end.
+   * tokens. Default: a fresh cache, disposed at the end. A given cache ends holding a prefix of
+   * prompt + tokens + [eosToken] (its offset says how long; greedy decoding runs one step ahead).
    */
   cache?: LayerCache[];
   /** dtype of a fresh cache's keys and values (default float16). */
@@ -50,6 +51,8 @@ export interface GenerateTokensResult {
   choices?: TokenChoice[];
   finishReason: FinishReason;
   promptTokens: number;
+  /** The end-of-sequence id that ended generation (finishReason "stop" from `eosIds`). */
+  eosToken?: number;
 }
 
 // Greedy decoding without reading the logits back: the highest logit (the first one on ties).
@@ -118,9 +121,9 @@ function step(model: LanguageModel, token: number | Tensor, cache: LayerCache[])
  * ("stop"), after `maxTokens` or at the end of the context ("length"), or when `signal` aborts or
  * `onToken` returns false ("abort" / "stop").
  *
- * Greedy decoding with a fresh cache is pipelined: step t + 1's graph is built on step t's argmax
- * (a tensor) while step t evaluates, so graph building costs no wall time; the one step built past
- * the end is discarded with the cache.
+ * Greedy decoding is pipelined: step t + 1's graph is built on step t's argmax (a tensor) while
+ * step t evaluates, so graph building costs no wall time; the one step built past the end is
+ * discarded with a fresh cache (a given one keeps it: see `cache`).
  */
 export async function generateTokens(model: LanguageModel, promptIds: readonly number[], opts: GenerateTokensOptions = {}): Promise<GenerateTokensResult> {
   const { maxTokens, chunk, context, offset } = checkOptions(model, promptIds, opts);
@@ -129,11 +132,15 @@ export async function generateTokens(model: LanguageModel, promptIds: readonly n
   const history = [...promptIds];
   const tokens: number[] = [];
   const choices: TokenChoice[] = [];
+  let eosToken: number | undefined;
   const result = (finishReason: FinishReason): GenerateTokensResult =>
-    ({ tokens, finishReason, promptTokens: promptIds.length, ...(choices.length ? { choices } : {}) });
+    ({ tokens, finishReason, promptTokens: promptIds.length, ...(choices.length ? { choices } : {}), ...(eosToken !== undefined ? { eosToken } : {}) });
   // Takes one chosen token; says why generation ends, if it does.
   const accept = (choice: TokenChoice): FinishReason | undefined => {
-    if (eos.has(choice.token)) return "stop";
+    if (eos.has(choice.token)) {
+      eosToken = choice.token;
+      return "stop";
+    }
     tokens.push(choice.token);
     if (choice.logprob !== undefined) choices.push(choice);
     history.push(choice.token);
@@ -149,7 +156,7 @@ export async function generateTokens(model: LanguageModel, promptIds: readonly n
     if (maxTokens === 0) return result("length");
     current = await prefill(model, promptIds, cache, chunk, opts.signal);
     if (!current) return result("abort");
-    if (!opts.sample && !opts.cache) {
+    if (!opts.sample) {
       const logits = current;
       current = tidy(() => astype(argmax(logits, -1), "int32").reshape([1, 1]));
       logits.dispose();

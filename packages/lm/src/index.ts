@@ -47,3 +47,9 @@ export { Prng } from "./sample/prng.js";
 export { compileJsonSchema } from "./grammar/schema.js";
 export type { JsonSchema, ValueNode, PropertyNode } from "./grammar/schema.js";
 export { JsonConstraint, TokenVocabulary } from "./grammar/constraint.js";
+
+// The user-facing API: loadLm (generate / stream / chat), prompt caches, the text-generation driver.
+export { loadLm, PromptCache } from "./lm.js";
+export type { Lm, LmGenerateOptions, LoadLmOptions, Prompt } from "./lm.js";
+export { checkGenerateOptions, drainText, streamText } from "./text.js";
+export type { GenerateOptions, GenerateResult, ResponseFormat, TextChunk, TextGeneration, TokenLogprobInfo } from "./text.js";

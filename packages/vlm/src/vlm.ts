@@ -3,8 +3,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { resolveModel } from "@tessera/core";
-import { ChatTemplate, StreamingDetokenizer, Tokenizer, makeSampler } from "@tessera/lm";
-import type { ChatMessage, FinishReason, SamplingOptions } from "@tessera/lm";
+import { ChatTemplate, TokenVocabulary, Tokenizer, drainText, streamText } from "@tessera/lm";
+import type { ChatMessage, GenerateOptions, GenerateResult, TextChunk } from "@tessera/lm";
 import { generateWithImages } from "./generate.js";
 import { loadVlmFromFolder } from "./load.js";
 import type { LoadVlmOptions, LoadedVlm } from "./load.js";
@@ -12,20 +12,13 @@ import type { ImageInput } from "./processors/image.js";
 import { preprocessImages } from "./processors/processor.js";
 import { expandImages, promptImages } from "./processors/prompt.js";
 
-export interface VlmGenerateOptions extends SamplingOptions {
-  /** Most tokens to generate (default 256). */
-  maxTokens?: number;
-  signal?: AbortSignal;
+export interface VlmGenerateOptions extends GenerateOptions {
   /** Render the prompt with the chat template as one user turn (default: unless it holds image placeholders). */
   chat?: boolean;
 }
 
-export interface VlmResult {
-  text: string;
-  tokens: number[];
-  finishReason: FinishReason;
-  usage: { promptTokens: number; completionTokens: number };
-}
+/** The same result object as lm.generate's. */
+export type VlmResult = GenerateResult;
 
 /** A chat message whose content parts may be images ({ type: "image", image }). */
 export type VlmMessage = ChatMessage;
@@ -35,7 +28,7 @@ export interface Vlm extends LoadedVlm {
   /** Answers a prompt about one image or several (a plain question goes through the chat template). */
   generate(images: ImageInput | readonly ImageInput[], prompt: string, opts?: VlmGenerateOptions): Promise<VlmResult>;
   /** The same, yielding text chunks as they are decoded (never splitting a character). */
-  stream(images: ImageInput | readonly ImageInput[], prompt: string, opts?: VlmGenerateOptions): AsyncGenerator<{ text: string; token: number }, VlmResult>;
+  stream(images: ImageInput | readonly ImageInput[], prompt: string, opts?: VlmGenerateOptions): AsyncGenerator<TextChunk, VlmResult>;
   /** A reply to chat messages; image parts ({ type: "image", image }) are taken in order. */
   chat(messages: readonly VlmMessage[], opts?: VlmGenerateOptions): Promise<VlmResult>;
 }
@@ -61,48 +54,32 @@ export async function loadVlm(model: string, opts: LoadVlmOptions = {}): Promise
     return useChat ? render([{ role: "user", content: [...Array.from({ length: n }, () => ({ type: "image" })), { type: "text", text: prompt }] }]) : prompt;
   };
 
-  async function* run(images: ImageInput[], text: string, o: VlmGenerateOptions = {}): AsyncGenerator<{ text: string; token: number }, VlmResult> {
+  let vocabulary: TokenVocabulary | undefined;
+  async function* run(images: ImageInput[], text: string, o: VlmGenerateOptions = {}): AsyncGenerator<TextChunk, VlmResult> {
     if (typeof text !== "string") throw new Error("generate: the prompt must be a string");
     const ids = tokenizer.encode(expandImages(text, marks, images.length), { addSpecialTokens: !text.startsWith(tokenizer.bosToken ?? "\u0000") });
     const pixels = images.length ? await preprocessImages(loaded.processor, images) : undefined;
-    const greedy = o.temperature === undefined || o.temperature === 0;
-    const detok = new StreamingDetokenizer(tokenizer, { skipSpecialTokens: true });
-    // Tokens arrive through onToken while generation runs; the generator hands them out as they come.
-    const chunks: { text: string; token: number }[] = [];
-    let wake: (() => void) | undefined;
-    let finished = false;
-    const done = generateWithImages(loaded.model, ids, { pixels }, {
-      maxTokens: o.maxTokens, signal: o.signal, eosIds: tokenizer.eosTokenIds,
-      sample: greedy ? undefined : (() => { const s = makeSampler(o); return (l: Float32Array, h: readonly number[]) => s(l, h).token; })(),
-      // Ids past the tokenizer's vocabulary (padded embedding tables) decode to nothing.
-      onToken: (t) => { chunks.push({ text: t < tokenizer.vocabSize ? detok.push(t) : "", token: t }); wake?.(); },
-    }).finally(() => { pixels?.dispose(); finished = true; wake?.(); });
-    while (!finished || chunks.length) {
-      if (chunks.length) { yield chunks.shift()!; continue; }
-      await new Promise<void>((r) => { wake = r; });
-      wake = undefined;
-    }
-    const result = await done;
-    detok.flush();
-    return { text: tokenizer.decode(result.tokens.filter((t) => t < tokenizer.vocabSize), { skipSpecialTokens: true }), tokens: result.tokens, finishReason: result.finishReason,
-      usage: { promptTokens: result.promptTokens, completionTokens: result.tokens.length } };
-  }
-  async function drain(g: AsyncGenerator<{ text: string; token: number }, VlmResult>): Promise<VlmResult> {
-    for (;;) {
-      const r = await g.next();
-      if (r.done) return r.value;
+    const vocabSize = loaded.model.language.vocabSize;
+    try {
+      return yield* streamText({
+        tokenizer, vocabSize, promptTokens: ids.length,
+        vocabulary: () => (vocabulary ??= TokenVocabulary.fromTokenizer(tokenizer, vocabSize)),
+        run: (hooks) => generateWithImages(loaded.model, ids, { pixels }, hooks),
+      }, o);
+    } finally {
+      pixels?.dispose();
     }
   }
   return {
     ...loaded, tokenizer,
-    generate: (images, prompt, o) => drain(run(asList(images), promptText(prompt, asList(images).length, o?.chat), o)),
+    generate: async (images, prompt, o) => drainText(run(asList(images), promptText(prompt, asList(images).length, o?.chat), o)),
     stream: (images, prompt, o) => run(asList(images), promptText(prompt, asList(images).length, o?.chat), o),
-    chat: (messages, o) => {
+    chat: async (messages, o) => {
       const images: ImageInput[] = [];
       const plain = messages.map((m) => (Array.isArray(m.content)
         ? { ...m, content: m.content.map((p) => (p.type === "image" ? (images.push((p as unknown as { image: ImageInput }).image), { type: "image" }) : p)) }
         : m));
-      return drain(run(images, render(plain), o));
+      return drainText(run(images, render(plain), o));
     },
   };
 }
