@@ -11,6 +11,10 @@ export { SUPPORTED_MODEL_TYPES, modelFromConfig } from "./models/registry.js";
 export type { Config, ForwardOptions, LanguageModel } from "./models/base.js";
 export { GGUF_ARCHITECTURES, loadModelFromGguf, readGgufCheckpoint } from "./gguf/index.js";
 export type { GgufCheckpoint, LoadedGguf } from "./gguf/index.js";
+export { readAdapter } from "./lora/adapter.js";
+export type { Adapter, AdapterLayer } from "./lora/adapter.js";
+export { applyAdapters } from "./lora/apply.js";
+export { LoraLinear, fuseAdapter } from "./lora/layer.js";
 export { ConfigReader, mergeHeads, splitHeads, windowMask } from "./models/base.js";
 export { RMSNorm as GemmaRMSNorm } from "./models/gemma3_text.js";
 
