@@ -2,6 +2,7 @@
 
 // Models, KV caches, generation, loading (folders and GGUF files).
 export { KVCache, RotatingKVCache } from "./cache.js";
+export { QuantizedKVCache } from "./quantized_cache.js";
 export type { CacheView, KVCacheOptions, LayerCache } from "./cache.js";
 export { generateTokens } from "./generate.js";
 export type { FinishReason, GenerateTokensOptions, GenerateTokensResult, Sampler as GenerateSampler, TokenChoice } from "./generate.js";
