@@ -42,9 +42,19 @@ export interface KVCacheOptions {
   dtype?: DType;
   /** Positions allocated at a time (default 256). */
   step?: number;
+  /**
+   * Store the full-attention layers' keys and values quantized to this many bits (mlx-lm's
+   * QuantizedKVCache, `kv_bits`; 8 is the usual choice, 2-6 also work): MLX's affine quantization
+   * per group of `kvGroupSize` features, scales and biases in `dtype`. Sliding-window layers keep a
+   * float rotating cache (their size is bounded by the window). Default: not quantized.
+   */
+  kvBits?: number;
+  /** Features per scale and bias of a quantized cache: 32, 64 (default) or 128; must divide head_dim. */
+  kvGroupSize?: number;
 }
 
-function checkKV(op: string, k: Tensor, v: Tensor, held?: Tensor, heldV?: Tensor): void {
+/** Checks k / v [B, H, L, D] against each other and against what a cache holds (shared by the caches). */
+export function checkKV(op: string, k: Tensor, v: Tensor, held?: Tensor, heldV?: Tensor): void {
   if (k.ndim !== 4 || v.ndim !== 4 || k.shape[0] !== v.shape[0] || k.shape[1] !== v.shape[1] || k.shape[2] !== v.shape[2])
     throw new Error(`${op}: keys and values must be [B, H, L, D] with the same B, H and L, got [${k.shape.join(", ")}] and [${v.shape.join(", ")}]`);
   if (held && heldV && (held.shape[0] !== k.shape[0] || held.shape[1] !== k.shape[1] || held.shape[3] !== k.shape[3] || heldV.shape[3] !== v.shape[3]))
@@ -53,12 +63,13 @@ function checkKV(op: string, k: Tensor, v: Tensor, held?: Tensor, heldV?: Tensor
 
 // Replaces a held tensor: the new one escapes any tidy scope, the old handle is released so an
 // in-place write can take its buffer.
-function swap(old: Tensor | undefined, next: Tensor): Tensor {
+export function swap(old: Tensor | undefined, next: Tensor): Tensor {
   if (old && old !== next) old.dispose();
   return keep(next);
 }
 
-function rows(t: Tensor, start: number, stop: number): Tensor {
+/** Positions start .. stop of a [B, H, S, D] buffer. */
+export function rows(t: Tensor, start: number, stop: number): Tensor {
   const [b, h, , d] = t.shape;
   return slice(t, [0, 0, start, 0], [b, h, stop, d]);
 }

@@ -39,8 +39,16 @@ export interface GenerateTokensOptions {
    * prompt + tokens + [eosToken] (its offset says how long; greedy decoding runs one step ahead).
    */
   cache?: LayerCache[];
-  /** dtype of a fresh cache's keys and values (default float16). */
+  /** dtype of a fresh cache's keys and values (default float16; a quantized cache's scales and biases). */
   kvDtype?: DType;
+  /**
+   * Quantize a fresh cache's full-attention keys and values to this many bits (mlx-lm's
+   * `kv_bits`; 8 keeps greedy output as the float16 cache's on the tested models and halves the
+   * cache). Default: a float cache.
+   */
+  kvBits?: number;
+  /** Features per scale of a quantized cache (default 64; must divide head_dim). */
+  kvGroupSize?: number;
 }
 
 export type FinishReason = "stop" | "length" | "abort";
@@ -128,7 +136,7 @@ function step(model: LanguageModel, token: number | Tensor, cache: LayerCache[])
 export async function generateTokens(model: LanguageModel, promptIds: readonly number[], opts: GenerateTokensOptions = {}): Promise<GenerateTokensResult> {
   const { maxTokens, chunk, context, offset } = checkOptions(model, promptIds, opts);
   const eos = new Set(opts.eosIds ?? []);
-  const cache = opts.cache ?? model.makeCache({ dtype: opts.kvDtype });
+  const cache = opts.cache ?? model.makeCache({ dtype: opts.kvDtype, kvBits: opts.kvBits, kvGroupSize: opts.kvGroupSize });
   const history = [...promptIds];
   const tokens: number[] = [];
   const choices: TokenChoice[] = [];

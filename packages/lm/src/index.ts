@@ -2,6 +2,7 @@
 
 // Models, KV caches, generation, loading (folders and GGUF files).
 export { KVCache, RotatingKVCache } from "./cache.js";
+export { QuantizedKVCache } from "./quantized_cache.js";
 export type { CacheView, KVCacheOptions, LayerCache } from "./cache.js";
 export { generateTokens } from "./generate.js";
 export type { FinishReason, GenerateTokensOptions, GenerateTokensResult, Sampler as GenerateSampler, TokenChoice } from "./generate.js";
@@ -11,6 +12,10 @@ export { SUPPORTED_MODEL_TYPES, modelFromConfig } from "./models/registry.js";
 export type { Config, ForwardOptions, LanguageModel } from "./models/base.js";
 export { GGUF_ARCHITECTURES, loadModelFromGguf, readGgufCheckpoint } from "./gguf/index.js";
 export type { GgufCheckpoint, LoadedGguf } from "./gguf/index.js";
+export { readAdapter } from "./lora/adapter.js";
+export type { Adapter, AdapterLayer } from "./lora/adapter.js";
+export { applyAdapters } from "./lora/apply.js";
+export { LoraLinear, fuseAdapter } from "./lora/layer.js";
 export { ConfigReader, mergeHeads, splitHeads, windowMask } from "./models/base.js";
 export { RMSNorm as GemmaRMSNorm } from "./models/gemma3_text.js";
 

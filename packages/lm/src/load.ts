@@ -7,6 +7,8 @@ import { Tensor, io, isFloating, nn } from "@tessera/core";
 import type { DType } from "@tessera/core";
 import type { Config, LanguageModel } from "./models/base.js";
 import { modelFromConfig } from "./models/registry.js";
+import { readAdapter } from "./lora/adapter.js";
+import { applyAdapters } from "./lora/apply.js";
 
 export interface LoadModelOptions {
   /**
@@ -16,6 +18,18 @@ export interface LoadModelOptions {
   dtype?: "float32" | "float16" | "bfloat16";
   /** Join q/k/v and gate/up projections into one matmul each (default true). */
   fuse?: boolean;
+  /**
+   * LoRA / DoRA adapter folders applied in order (stacked): mlx-lm's adapters.safetensors or PEFT's
+   * adapter_model.safetensors, each with its adapter_config.json. They run as a low-rank path
+   * beside the base layers (float, MLX-quantized or ggml blocks) unless `fuseAdapters` is set.
+   */
+  adapters?: readonly string[];
+  /**
+   * Fold the adapters into the weights (default false): adapted layers become float Linear layers
+   * (MLX-quantized and ggml bases expanded), so a step costs no extra matmuls but those layers
+   * take float memory.
+   */
+  fuseAdapters?: boolean;
 }
 
 export interface LoadedModel {
@@ -71,6 +85,11 @@ export function buildModel(config: Config, weights: Map<string, Tensor>, opts: B
   if (opts.dtype) {
     const dtype: DType = opts.dtype;
     model.apply((p) => (isFloating(p.dtype) && p.dtype !== dtype ? p.astype(dtype) : p));
+  }
+  if (opts.adapters !== undefined) {
+    if (!Array.isArray(opts.adapters) || opts.adapters.some((a) => typeof a !== "string"))
+      throw new Error(`loadModel: adapters must be an array of adapter folder paths, got ${JSON.stringify(opts.adapters)}`);
+    applyAdapters(model, opts.adapters.map(readAdapter), { fuse: opts.fuseAdapters ?? false });
   }
   if (opts.fuse ?? true) model.fuse?.();
   return model;

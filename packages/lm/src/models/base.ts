@@ -6,7 +6,7 @@ import {
   Tensor, add, astype, divide, fast, matmul, multiply, nn, repeat, slice, softmax, swapaxes, tanh, tensor, where,
 } from "@tessera/core";
 import type { DType } from "@tessera/core";
-import type { LayerCache } from "../cache.js";
+import type { KVCacheOptions, LayerCache } from "../cache.js";
 
 /** A config.json object. */
 export type Config = Record<string, unknown>;
@@ -224,8 +224,8 @@ export interface LanguageModel extends nn.Module {
    * with `lastTokenOnly`), appending to `cache` (one per layer; default a fresh one).
    */
   forward(inputs: Tensor, cache?: LayerCache[], opts?: ForwardOptions): Tensor;
-  /** One empty cache per layer (rotating for sliding-window layers). */
-  makeCache(opts?: { dtype?: DType; step?: number }): LayerCache[];
+  /** One empty cache per layer (rotating for sliding-window layers; quantized with `kvBits`). */
+  makeCache(opts?: KVCacheOptions): LayerCache[];
   /**
    * Joins projections that read the same input (q/k/v, gate/up) into one matmul each, where their
    * formats match; the checkpoint-named parameters become views of the joined weights.

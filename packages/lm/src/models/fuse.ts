@@ -6,6 +6,8 @@ import { Tensor, concatenate, evalSync, io, nn, slice, split } from "@tessera/co
 import { splitHeads } from "./base.js";
 import type { Projection } from "./base.js";
 
+const isProjection = (l: unknown): boolean => l instanceof nn.Linear || l instanceof nn.QuantizedLinear || l instanceof nn.GgmlLinear;
+
 function rows(t: Tensor, start: number, stop: number): Tensor {
   return t.ndim === 1 ? slice(t, [start], [stop]) : slice(t, [start, 0], [stop, t.shape[1]]);
 }
@@ -32,7 +34,8 @@ function joinBias(layers: { bias?: Tensor }[]): Tensor | undefined {
  * (different kinds, dtypes, bit widths or block types, or biases on some only).
  */
 export function fuseProjections(layers: Projection[]): Projection | undefined {
-  if (layers.length < 2 || !sameBias(layers)) return undefined;
+  // Layers with an adapter beside them (lora/layer.ts) are not joined.
+  if (layers.length < 2 || !layers.every(isProjection) || !sameBias(layers)) return undefined;
   const sizes = layers.map((l) => l.weight.shape[0]);
   const total = sizes.reduce((a, b) => a + b, 0);
   const bias = joinBias(layers);

@@ -6,6 +6,7 @@ import { Tensor, astype, multiply, nn, silu, split } from "@tessera/core";
 import { fuseProjections, qkvHeads } from "./fuse.js";
 import type { DType } from "@tessera/core";
 import { KVCache, RotatingKVCache } from "../cache.js";
+import { QuantizedKVCache } from "../quantized_cache.js";
 import type { KVCacheOptions, LayerCache } from "../cache.js";
 import {
   ConfigReader, applyRope, attend, embeddingDType, lastPosition, mergeHeads, residual, ropeConfig,
@@ -183,9 +184,13 @@ export function checkInputs(model: LanguageModel, inputs: Tensor, cache: LayerCa
   return inputs.dtype === "int32" ? inputs : astype(inputs, "int32");
 }
 
-/** One cache per layer: rotating where the layer has a sliding window. */
+/**
+ * One cache per layer: rotating where the layer has a sliding window; quantized (full-attention
+ * layers only, as mlx-lm) when `opts.kvBits` is set.
+ */
 export function layerCaches(windows: (number | undefined)[], opts: KVCacheOptions): LayerCache[] {
-  return windows.map((w) => (w === undefined ? new KVCache(opts) : new RotatingKVCache(w, opts)));
+  const full = (): LayerCache => (opts.kvBits !== undefined ? new QuantizedKVCache(opts) : new KVCache(opts));
+  return windows.map((w) => (w === undefined ? full() : new RotatingKVCache(w, opts)));
 }
 
 /** Llama for causal LM: `model` (the decoder) and `lm_head` unless tied to the token table. */
