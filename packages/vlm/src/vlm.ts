@@ -9,7 +9,7 @@ import { generateWithImages } from "./generate.js";
 import { loadVlmFromFolder } from "./load.js";
 import type { LoadVlmOptions, LoadedVlm } from "./load.js";
 import type { ImageInput } from "./processors/image.js";
-import { preprocessImages } from "./processors/processor.js";
+import { processImages } from "./processors/processor.js";
 import { expandImages, promptImages } from "./processors/prompt.js";
 
 export interface VlmGenerateOptions extends SamplingOptions {
@@ -44,7 +44,7 @@ function asList(images: ImageInput | readonly ImageInput[]): ImageInput[] {
   return Array.isArray(images) ? [...(images as ImageInput[])] : [images as ImageInput];
 }
 
-/** Loads a LLaVA or Gemma 3 folder (or a Hub repo id already in the local cache). */
+/** Loads a LLaVA, LLaVA-NeXT or Gemma 3 folder (or a Hub repo id already in the local cache). */
 export async function loadVlm(model: string, opts: LoadVlmOptions = {}): Promise<Vlm> {
   const folder = existsSync(model) ? model : await resolveModel(model);
   const loaded = loadVlmFromFolder(folder, opts);
@@ -63,15 +63,17 @@ export async function loadVlm(model: string, opts: LoadVlmOptions = {}): Promise
 
   async function* run(images: ImageInput[], text: string, o: VlmGenerateOptions = {}): AsyncGenerator<{ text: string; token: number }, VlmResult> {
     if (typeof text !== "string") throw new Error("generate: the prompt must be a string");
-    const ids = tokenizer.encode(expandImages(text, marks, images.length), { addSpecialTokens: !text.startsWith(tokenizer.bosToken ?? "\u0000") });
-    const pixels = images.length ? await preprocessImages(loaded.processor, images) : undefined;
+    const processed = images.length ? await processImages(loaded.processor, images) : undefined;
+    const counts = processed ? processed.imageSizes.map((s) => loaded.model.imageTokens(s)) : [];
+    const ids = tokenizer.encode(expandImages(text, marks, counts), { addSpecialTokens: !text.startsWith(tokenizer.bosToken ?? "\u0000") });
+    const pixels = processed?.pixels;
     const greedy = o.temperature === undefined || o.temperature === 0;
     const detok = new StreamingDetokenizer(tokenizer, { skipSpecialTokens: true });
     // Tokens arrive through onToken while generation runs; the generator hands them out as they come.
     const chunks: { text: string; token: number }[] = [];
     let wake: (() => void) | undefined;
     let finished = false;
-    const done = generateWithImages(loaded.model, ids, { pixels }, {
+    const done = generateWithImages(loaded.model, ids, { pixels, imageSizes: processed?.imageSizes }, {
       maxTokens: o.maxTokens, signal: o.signal, eosIds: tokenizer.eosTokenIds,
       sample: greedy ? undefined : (() => { const s = makeSampler(o); return (l: Float32Array, h: readonly number[]) => s(l, h).token; })(),
       // Ids past the tokenizer's vocabulary (padded embedding tables) decode to nothing.
