@@ -6,11 +6,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
-import { generateWithImages, loadVlmFromFolder, normalizeImage } from "@tessera/vlm";
+import { expandImages, generateWithImages, loadVlm, loadVlmFromFolder, normalizeImage, promptImages } from "@tessera/vlm";
 import { fixturesDir } from "../../../test/helpers/reference.js";
 import { recordingGreedy, relError } from "../../lm/test/fixtures.js";
 
-interface Case { prompt: number[]; tokens: number[] }
+interface Case { prompt_text: string; images: string[]; prompt: number[]; tokens: number[] }
 
 for (const name of ["llava", "gemma3"]) {
   describe(`${name}, MLX 4-bit (mlx-vlm convert)`, () => {
@@ -27,6 +27,14 @@ for (const name of ["llava", "gemma3"]) {
       expect(kinds.has("QuantizedEmbedding")).toBe(true);
       const tower = (vlm.model as unknown as { vision_tower: tc.nn.Module }).vision_tower;
       expect(tower.modules().some((m) => m.constructor.name.startsWith("Quantized"))).toBe(false);
+    });
+
+    it("loadVlm: mlx-vlm's tokenizer files give the processor's prompt ids; generate from the files", async () => {
+      const v = await loadVlm(dir, { dtype: "float32" });
+      const c = ref.cases.two;
+      expect(v.tokenizer.encode(expandImages(c.prompt_text, promptImages(v.model, v.config, v.tokenizer), c.images.length))).toEqual(c.prompt);
+      const out = await v.generate(c.images.map((f) => join(fixturesDir, "vlm", "images", f)), c.prompt_text, { maxTokens: 8 });
+      expect(out.usage).toEqual({ promptTokens: c.prompt.length, completionTokens: 8 });
     });
 
     for (const c of ["one", "two"]) {
