@@ -31,6 +31,10 @@ export interface LmGenerateOptions extends GenerateOptions {
   templateVariables?: Record<string, unknown>;
   /** dtype of a fresh KV cache (default float16). */
   kvDtype?: DType;
+  /** Quantize the full-attention layers' keys and values to this many bits (8, as mlx-lm's `--kv-bits`). */
+  kvBits?: number;
+  /** Group size of the quantized KV cache (default 64). */
+  kvGroupSize?: number;
 }
 
 export interface LoadLmOptions extends LoadModelOptions {
@@ -51,7 +55,7 @@ export class PromptCache {
   #tokens: number[] = [];
   #busy = false;
 
-  constructor(readonly model: LanguageModel, private readonly kvDtype?: DType) {}
+  constructor(readonly model: LanguageModel, private readonly kv: { kvDtype?: DType; kvBits?: number; kvGroupSize?: number } = {}) {}
 
   /** The tokens whose keys and values are held. */
   get tokens(): readonly number[] {
@@ -85,7 +89,7 @@ export class PromptCache {
     this.#busy = true;
     try {
       const cached = this.#reuse(ids);
-      const layers = this.#layers ?? this.model.makeCache({ dtype: this.kvDtype });
+      const layers = this.#layers ?? this.model.makeCache({ dtype: this.kv.kvDtype, kvBits: this.kv.kvBits, kvGroupSize: this.kv.kvGroupSize });
       this.#layers = layers;
       const r = await run(ids.slice(cached), { ...opts, cache: layers });
       const seq = [...ids, ...r.tokens, ...(r.eosToken !== undefined ? [r.eosToken] : [])];
@@ -121,7 +125,7 @@ export interface Lm {
   /** A reply to chat messages (generate with messages). */
   chat(messages: readonly ChatMessage[], opts?: LmGenerateOptions): Promise<GenerateResult>;
   /** A cache to pass as `promptCache` to every turn of one conversation. */
-  createPromptCache(opts?: { kvDtype?: DType }): PromptCache;
+  createPromptCache(opts?: { kvDtype?: DType; kvBits?: number; kvGroupSize?: number }): PromptCache;
 }
 
 /** The .gguf file to load for `path`: the file itself, or a folder's only .gguf when it has no config.json. */
@@ -186,7 +190,7 @@ export async function loadLm(model: string, opts: LoadLmOptions = {}): Promise<L
       get cachedTokens() { return cachedTokens; },
       vocabulary: () => (vocabulary ??= TokenVocabulary.fromTokenizer(tokenizer, lmModel.vocabSize)),
       run: async (hooks: GenerateTokensOptions) => {
-        const withKv = { ...hooks, kvDtype: o.kvDtype };
+        const withKv = { ...hooks, kvDtype: o.kvDtype, kvBits: o.kvBits, kvGroupSize: o.kvGroupSize };
         if (!o.promptCache) return generateTokens(lmModel, ids, withKv);
         const r = await o.promptCache.generate(ids, withKv, (newIds, h) => generateTokens(lmModel, newIds, h));
         cachedTokens = r.cachedTokens;
@@ -210,6 +214,6 @@ export async function loadLm(model: string, opts: LoadLmOptions = {}): Promise<L
       if (!Array.isArray(messages) || isTokenIds(messages)) throw new Error("chat: messages must be an array of { role, content } objects");
       return drainText(stream(messages, o));
     },
-    createPromptCache: (o = {}) => new PromptCache(lmModel, o.kvDtype),
+    createPromptCache: (o = {}) => new PromptCache(lmModel, o),
   };
 }

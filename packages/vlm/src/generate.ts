@@ -6,10 +6,14 @@ import { generateTokens } from "@tessera/lm";
 import type { GenerateTokensOptions, GenerateTokensResult, TokenChoice } from "@tessera/lm";
 import { mergeImageFeatures } from "./models/base.js";
 import type { VisionLanguageModel } from "./models/base.js";
+import type { ImageSize } from "./processors/anyres.js";
 
-/** Projected image features [N, tokens, hidden] of pixel values [N, 3, H, W], evaluated. */
-export async function encodeImages(vlm: VisionLanguageModel, pixels: Tensor): Promise<Tensor> {
-  const f = tidy(() => vlm.imageFeatures(pixels));
+/**
+ * Projected image features of pixel values [tiles, 3, H, W], evaluated: [N, tokens, hidden], or
+ * [total tokens, hidden] for LLaVA-NeXT, which needs the images' sizes (processImages gives both).
+ */
+export async function encodeImages(vlm: VisionLanguageModel, pixels: Tensor, imageSizes?: readonly ImageSize[]): Promise<Tensor> {
+  const f = tidy(() => vlm.imageFeatures(pixels, imageSizes));
   await evaluate(f);
   return f;
 }
@@ -26,11 +30,12 @@ async function firstChoice(logits: Tensor, opts: GenerateTokensOptions, history:
 }
 
 /**
- * Generates from prompt ids holding the model's image tokens (tokensPerImage per image, in image
- * order) and the images' pixel values (or their features from encodeImages). Same options and
- * result as generateTokens.
+ * Generates from prompt ids holding the model's image tokens (vlm.imageTokens(size) per image, in
+ * image order) and the images' pixel values (with their sizes for LLaVA-NeXT), or their features
+ * from encodeImages. Same options and result as generateTokens.
  */
-export async function generateWithImages(vlm: VisionLanguageModel, promptIds: number[], images: { pixels?: Tensor; features?: Tensor },
+export async function generateWithImages(vlm: VisionLanguageModel, promptIds: number[],
+  images: { pixels?: Tensor; imageSizes?: readonly ImageSize[]; features?: Tensor },
   opts: GenerateTokensOptions = {}): Promise<GenerateTokensResult> {
   const lm = vlm.language;
   const maxTokens = opts.maxTokens ?? 256;
@@ -38,7 +43,7 @@ export async function generateWithImages(vlm: VisionLanguageModel, promptIds: nu
   if (!Array.isArray(promptIds) || promptIds.length === 0) throw new Error("generate: the prompt must be a non-empty array of token ids");
   if (lm.contextLength !== undefined && promptIds.length >= lm.contextLength)
     throw new Error(`generate: the prompt (${promptIds.length} tokens, images included) does not fit the model's context of ${lm.contextLength} tokens`);
-  const features = images.features ?? (images.pixels ? await encodeImages(vlm, images.pixels) : undefined);
+  const features = images.features ?? (images.pixels ? await encodeImages(vlm, images.pixels, images.imageSizes) : undefined);
   const ownCache = !opts.cache;
   const cache = opts.cache ?? lm.makeCache({ dtype: opts.kvDtype });
   try {

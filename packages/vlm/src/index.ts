@@ -2,9 +2,11 @@
 export { readImage } from "./processors/image.js";
 export type { ImageInput, RawImage, ReadImageOptions, RgbImage } from "./processors/image.js";
 export {
-  normalizeImage, parseImageProcessorConfig, prepareImage, preprocessImages, readImageProcessorConfig, resizeTarget,
+  anyresTiles, normalizeImage, parseImageProcessorConfig, prepareImage, prepareTiles, preprocessImages, processImages, readImageProcessorConfig, resizeTarget,
 } from "./processors/processor.js";
-export type { ImageProcessorConfig } from "./processors/processor.js";
+export type { ImageProcessorConfig, ProcessedImages } from "./processors/processor.js";
+export { patchOutputSize, selectBestResolution, unpaddedGrid } from "./processors/anyres.js";
+export type { ImageSize } from "./processors/anyres.js";
 export { CLIPVisionModel } from "./vision/clip.js";
 export { SiglipVisionModel } from "./vision/siglip.js";
 export { mergeImageFeatures } from "./models/base.js";

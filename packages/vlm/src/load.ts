@@ -22,7 +22,7 @@ export interface LoadedVlm {
   folder: string;
 }
 
-/** Loads a LLaVA or Gemma 3 folder; throws naming missing files, unsupported types and bad keys. */
+/** Loads a LLaVA, LLaVA-NeXT or Gemma 3 folder (Hugging Face or mlx-vlm layout, MLX-quantized too); throws naming missing files, unsupported types and bad keys. */
 export function loadVlmFromFolder(folder: string, opts: LoadVlmOptions = {}): LoadedVlm {
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new Error(`loadVlm: ${folder}: no such folder`);
   const configPath = join(folder, "config.json");

@@ -9,7 +9,7 @@ import { generateWithImages } from "./generate.js";
 import { loadVlmFromFolder } from "./load.js";
 import type { LoadVlmOptions, LoadedVlm } from "./load.js";
 import type { ImageInput } from "./processors/image.js";
-import { preprocessImages } from "./processors/processor.js";
+import { processImages } from "./processors/processor.js";
 import { expandImages, promptImages } from "./processors/prompt.js";
 
 export interface VlmGenerateOptions extends GenerateOptions {
@@ -37,7 +37,7 @@ function asList(images: ImageInput | readonly ImageInput[]): ImageInput[] {
   return Array.isArray(images) ? [...(images as ImageInput[])] : [images as ImageInput];
 }
 
-/** Loads a LLaVA or Gemma 3 folder (or a Hub repo id already in the local cache). */
+/** Loads a LLaVA, LLaVA-NeXT or Gemma 3 folder (or a Hub repo id already in the local cache). */
 export async function loadVlm(model: string, opts: LoadVlmOptions = {}): Promise<Vlm> {
   const folder = existsSync(model) ? model : await resolveModel(model);
   const loaded = loadVlmFromFolder(folder, opts);
@@ -57,14 +57,16 @@ export async function loadVlm(model: string, opts: LoadVlmOptions = {}): Promise
   let vocabulary: TokenVocabulary | undefined;
   async function* run(images: ImageInput[], text: string, o: VlmGenerateOptions = {}): AsyncGenerator<TextChunk, VlmResult> {
     if (typeof text !== "string") throw new Error("generate: the prompt must be a string");
-    const ids = tokenizer.encode(expandImages(text, marks, images.length), { addSpecialTokens: !text.startsWith(tokenizer.bosToken ?? "\u0000") });
-    const pixels = images.length ? await preprocessImages(loaded.processor, images) : undefined;
+    const processed = images.length ? await processImages(loaded.processor, images) : undefined;
+    const counts = processed ? processed.imageSizes.map((s) => loaded.model.imageTokens(s)) : [];
+    const ids = tokenizer.encode(expandImages(text, marks, counts), { addSpecialTokens: !text.startsWith(tokenizer.bosToken ?? "\u0000") });
+    const pixels = processed?.pixels;
     const vocabSize = loaded.model.language.vocabSize;
     try {
       return yield* streamText({
         tokenizer, vocabSize, promptTokens: ids.length,
         vocabulary: () => (vocabulary ??= TokenVocabulary.fromTokenizer(tokenizer, vocabSize)),
-        run: (hooks) => generateWithImages(loaded.model, ids, { pixels }, hooks),
+        run: (hooks) => generateWithImages(loaded.model, ids, { pixels, imageSizes: processed?.imageSizes }, hooks),
       }, o);
     } finally {
       pixels?.dispose();

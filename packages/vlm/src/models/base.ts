@@ -3,6 +3,7 @@
 // masked_scatter), and the checks on image-token counts.
 import { Tensor, concatenate, nn, take, tensor } from "@tessera/core";
 import type { Config, LanguageModel, LayerCache } from "@tessera/lm";
+import type { ImageSize } from "../processors/anyres.js";
 
 export interface VisionLanguageModel extends nn.Module {
   readonly modelType: string;
@@ -10,10 +11,14 @@ export interface VisionLanguageModel extends nn.Module {
   readonly language: LanguageModel;
   /** The prompt token each image feature replaces. */
   readonly imageTokenId: number;
-  /** Feature vectors (prompt tokens) per image. */
-  readonly tokensPerImage: number;
-  /** Projected image features [N, tokensPerImage, text hidden] of pixel values [N, 3, H, W]. */
-  imageFeatures(pixels: Tensor): Tensor;
+  /** Feature vectors (prompt tokens) of an image of this (decoded) size. */
+  imageTokens(size: ImageSize): number;
+  /**
+   * Projected image features of pixel values [tiles, 3, H, W]: [N, tokens, text hidden] for models
+   * with one tile and a fixed count per image, [total tokens, text hidden] for LLaVA-NeXT, whose
+   * tiles and tokens depend on each image's size (imageSizes, required there).
+   */
+  imageFeatures(pixels: Tensor, imageSizes?: readonly ImageSize[]): Tensor;
   /** The text model's input embeddings of token ids [1, L]. */
   embed(ids: Tensor): Tensor;
   /** The caches the prompt's forward pass writes through (Gemma 3: with its image-block mask). */
@@ -25,9 +30,9 @@ export interface VisionLanguageModel extends nn.Module {
 /** Input embeddings [1, L, H] of prompt ids with the image features' rows at the image tokens. */
 export function mergeImageFeatures(vlm: VisionLanguageModel, ids: readonly number[], features?: Tensor): Tensor {
   const positions = ids.flatMap((t, i) => (t === vlm.imageTokenId ? [i] : []));
-  const n = features ? features.shape[0] * features.shape[1] : 0;
+  const n = features ? features.size / features.shape[features.ndim - 1] : 0;
   if (positions.length !== n)
-    throw new Error(`${vlm.modelType}: the prompt has ${positions.length} image tokens but ${features ? `${features.shape[0]} image(s) give ${n} features (${vlm.tokensPerImage} each)` : "no image was given"}`);
+    throw new Error(`${vlm.modelType}: the prompt has ${positions.length} image tokens but ${features ? `${features.ndim === 3 ? `${features.shape[0]} image(s)` : "the images"} give ${n} features` : "no image was given"}`);
   // Image token ids past the vocabulary (some checkpoints) are embedded as 0; their rows are replaced anyway.
   const safe = ids.map((t) => (t === vlm.imageTokenId && t >= vlm.language.vocabSize ? 0 : t));
   const text = vlm.embed(tensor(Int32Array.from(safe), { shape: [1, ids.length] }));

@@ -11,6 +11,7 @@ import { GemmaRMSNorm as RMSNorm } from "@tessera/lm";
 import { sanitizeConditionalGeneration } from "./llava.js";
 import { subConfig } from "./base.js";
 import type { VisionLanguageModel } from "./base.js";
+import type { ImageSize } from "../processors/anyres.js";
 
 class Projector extends nn.Module {
   mm_input_projection_weight: Tensor;
@@ -88,6 +89,7 @@ export class Model extends nn.Module implements VisionLanguageModel {
   }
 
   get modelType(): string { return "gemma3"; }
+  imageTokens(_size?: ImageSize): number { return this.tokensPerImage; }
   get language(): LanguageModel { return this.language_model; }
 
   imageFeatures(pixels: Tensor): Tensor {

@@ -9,6 +9,7 @@ import { activation } from "../vision/encoder.js";
 import type { VisionArgs } from "../vision/encoder.js";
 import { renamePrefixes, subConfig } from "./base.js";
 import type { VisionLanguageModel } from "./base.js";
+import type { ImageSize } from "../processors/anyres.js";
 
 class Projector extends nn.Module {
   linear_1: nn.Linear;
@@ -57,7 +58,9 @@ export class Model extends nn.Module implements VisionLanguageModel {
 
   get modelType(): string { return "llava"; }
   get language(): LanguageModel { return this.language_model; }
+  /** Features per image: one per patch (and the class token's with the 'full' strategy). */
   get tokensPerImage(): number { return (this.vision_tower.args.imageSize / this.vision_tower.args.patchSize) ** 2 + (this.dropCls ? 0 : 1); }
+  imageTokens(_size?: ImageSize): number { return this.tokensPerImage; }
 
   imageFeatures(pixels: Tensor): Tensor {
     let h = this.vision_tower.hiddenStates(pixels, this.featureLayer);
@@ -80,7 +83,7 @@ export class Model extends nn.Module implements VisionLanguageModel {
 }
 
 /**
- * transformers 4.x/5.x layouts of a *ForConditionalGeneration checkpoint (LLaVA, Gemma 3) to the
+ * transformers 4.x/5.x (and mlx-vlm's) layouts of a *ForConditionalGeneration checkpoint (LLaVA, LLaVA-NeXT, Gemma 3) to the
  * saved one (vision_tower.vision_model. -> vision_tower., model.* -> top level), then the tower's
  * and the text model's own sanitize.
  */
@@ -91,7 +94,7 @@ export function sanitizeConditionalGeneration(
   const w = renamePrefixes(weights, [
     ["model.language_model.", "language_model.model."], ["model.vision_tower.vision_model.", "vision_tower."],
     ["model.vision_tower.", "vision_tower."], ["model.multi_modal_projector.", "multi_modal_projector."],
-    ["vision_tower.vision_model.", "vision_tower."], ["lm_head.", "language_model.lm_head."],
+    ["vision_tower.vision_model.", "vision_tower."], ["lm_head.", "language_model.lm_head."], ["model.image_newline", "image_newline"],
   ]);
   m.vision_tower.sanitize(w, "vision_tower.");
   return sanitizeLanguage(m.language_model, w);

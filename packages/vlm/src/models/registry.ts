@@ -3,9 +3,11 @@ import type { Config } from "@tessera/lm";
 import type { VisionLanguageModel } from "./base.js";
 import * as gemma3 from "./gemma3.js";
 import * as llava from "./llava.js";
+import * as llavaNext from "./llava_next.js";
 
 const MODELS: Record<string, (config: Config, source: string) => VisionLanguageModel> = {
   llava: llava.fromConfig,
+  llava_next: llavaNext.fromConfig,
   gemma3: gemma3.fromConfig,
 };
 

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { Tensor, tensor } from "@tessera/core";
 import sharp from "sharp";
 import type { KernelEnum } from "sharp";
+import { parsePinpoints, patchOutputSize, selectBestResolution } from "./anyres.js";
+import type { ImageSize } from "./anyres.js";
 import { readImage } from "./image.js";
 import type { ImageInput, ReadImageOptions, RgbImage } from "./image.js";
 
@@ -28,6 +30,18 @@ export interface ImageProcessorConfig {
   doNormalize: boolean;
   imageMean: [number, number, number];
   imageStd: [number, number, number];
+  /** LLaVA-NeXT's image_grid_pinpoints ([height, width] each): tile each image (do_pad then pads batches, not images). */
+  gridPinpoints?: [number, number][];
+}
+
+/** Pixel values of some images and what the model needs to place them. */
+export interface ProcessedImages {
+  /** [tiles, 3, H, W] float32: one tile per image, or LLaVA-NeXT's base tile and grid tiles of each. */
+  pixels: Tensor;
+  /** Each image's size after decoding (before any resizing). */
+  imageSizes: ImageSize[];
+  /** Tiles per image. */
+  tiles: number[];
 }
 
 type Json = Record<string, unknown>;
@@ -56,8 +70,9 @@ export function parseImageProcessorConfig(c: Json): ImageProcessorConfig {
   const resample = c.resample === undefined || c.resample === null ? 3 : c.resample;
   if (typeof resample !== "number" || !KERNELS[resample]) throw new Error(`preprocessor config: resample ${JSON.stringify(resample)} is not supported (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic)`);
   if (c.do_pan_and_scan) throw new Error("preprocessor config: do_pan_and_scan is not supported");
+  const gridPinpoints = c.image_grid_pinpoints === undefined || c.image_grid_pinpoints === null ? undefined : parsePinpoints(c.image_grid_pinpoints, "preprocessor config");
   return {
-    doConvertRgb: bool("do_convert_rgb", true), doPad: bool("do_pad", false), doResize: bool("do_resize", true),
+    gridPinpoints, doConvertRgb: bool("do_convert_rgb", true), doPad: !gridPinpoints && bool("do_pad", false), doResize: bool("do_resize", true),
     size: sizeOf(c.size, "size"), resample, doCenterCrop, cropSize: crop as ImageProcessorConfig["cropSize"],
     doRescale: bool("do_rescale", true), rescaleFactor: typeof c.rescale_factor === "number" ? c.rescale_factor : 1 / 255,
     doNormalize: bool("do_normalize", true), imageMean: triple(c.image_mean, "image_mean", 0.5), imageStd: triple(c.image_std, "image_std", 0.5),
@@ -113,12 +128,21 @@ function centerCrop(img: RgbImage, height: number, width: number): RgbImage {
   return { data: out, width, height };
 }
 
-/** The resized / padded / cropped 8-bit RGB image the model will see (before rescale and normalize). */
-export async function prepareImage(cfg: ImageProcessorConfig, input: ImageInput, opts: ReadImageOptions = {}): Promise<RgbImage> {
-  const target = "height" in cfg.size ? cfg.size : { width: cfg.size.shortestEdge, height: cfg.size.shortestEdge };
+function tileSide(cfg: ImageProcessorConfig): number {
+  if (cfg.doCenterCrop && cfg.cropSize) return cfg.cropSize.height;
+  return "height" in cfg.size ? cfg.size.height : cfg.size.shortestEdge;
+}
+
+function decode(cfg: ImageProcessorConfig, input: ImageInput, opts: ReadImageOptions): Promise<RgbImage> {
+  const side = "height" in cfg.size ? Math.max(cfg.size.width, cfg.size.height) : cfg.size.shortestEdge;
+  const area = Math.max(side * side, ...(cfg.gridPinpoints ?? []).map(([h, w]) => h * w));
   // Only huge inputs are shrunk while decoding (to 16 Mpx, or 4x the target per side if larger),
   // so ordinary images take the single resampling step transformers takes.
-  let img = await readImage(input, { maxPixels: Math.max(4096 * 4096, 16 * target.width * target.height), ...opts });
+  return readImage(input, { maxPixels: Math.max(4096 * 4096, 16 * area), ...opts });
+}
+
+/** Pad (LLaVA), resize and center crop: what each image (or tile) goes through. */
+async function transform(cfg: ImageProcessorConfig, img: RgbImage): Promise<RgbImage> {
   if (cfg.doPad) img = padToSquare(img, cfg.imageMean.map((m) => Math.trunc(m * 255)) as [number, number, number]);
   if (cfg.doResize) {
     const t = resizeTarget(cfg, img.width, img.height);
@@ -126,6 +150,48 @@ export async function prepareImage(cfg: ImageProcessorConfig, input: ImageInput,
   }
   if (cfg.doCenterCrop && cfg.cropSize) img = centerCrop(img, cfg.cropSize.height, cfg.cropSize.width);
   return img;
+}
+
+function crop(img: RgbImage, top: number, left: number, height: number, width: number): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) out.set(img.data.subarray(((top + y) * img.width + left) * 3, ((top + y) * img.width + left + width) * 3), y * width * 3);
+  return { data: out, width, height };
+}
+
+/**
+ * LLaVA-NeXT's tiles of one image (before transform): the image squashed to the tower's size, then
+ * the best-fit pinpoint's tiles of the image resized into it (aspect kept) on black padding.
+ */
+export async function anyresTiles(cfg: ImageProcessorConfig, img: RgbImage): Promise<RgbImage[]> {
+  if (!cfg.gridPinpoints) throw new Error("anyresTiles: the config has no image_grid_pinpoints");
+  const size = { height: img.height, width: img.width };
+  const [bh, bw] = selectBestResolution(size, cfg.gridPinpoints);
+  const p = tileSide(cfg);
+  if (bh % p || bw % p) throw new Error(`preprocessor config: the pinpoint ${bh}x${bw} is not a multiple of the tile size ${p}`);
+  const inner = patchOutputSize(size, [bh, bw]);
+  const resized = await resize(img, inner.width, inner.height, cfg.resample);
+  const padded = new Uint8Array(bh * bw * 3);
+  const top = Math.floor((bh - inner.height) / 2), left = Math.floor((bw - inner.width) / 2);
+  for (let y = 0; y < inner.height; y++) padded.set(resized.data.subarray(y * inner.width * 3, (y + 1) * inner.width * 3), ((top + y) * bw + left) * 3);
+  const canvas = { data: padded, width: bw, height: bh };
+  const base = "height" in cfg.size ? cfg.size : { height: cfg.size.shortestEdge, width: cfg.size.shortestEdge };
+  const tiles = [await resize(img, base.width, base.height, cfg.resample)];
+  for (let y = 0; y < bh; y += p) for (let x = 0; x < bw; x += p) tiles.push(crop(canvas, y, x, p, p));
+  return tiles;
+}
+
+/** The resized / padded / cropped 8-bit RGB image the model will see (before rescale and normalize); LLaVA-NeXT: its base tile. */
+export async function prepareImage(cfg: ImageProcessorConfig, input: ImageInput, opts: ReadImageOptions = {}): Promise<RgbImage> {
+  return (await prepareTiles(cfg, input, opts)).tiles[0];
+}
+
+/** The 8-bit RGB tiles of one image (one, or LLaVA-NeXT's base and grid tiles) and its decoded size. */
+export async function prepareTiles(cfg: ImageProcessorConfig, input: ImageInput, opts: ReadImageOptions = {}): Promise<{ tiles: RgbImage[]; size: ImageSize }> {
+  const img = await decode(cfg, input, opts);
+  const size = { height: img.height, width: img.width };
+  if (!cfg.gridPinpoints) return { tiles: [await transform(cfg, img)], size };
+  const tiles = await Promise.all((await anyresTiles(cfg, img)).map((t) => transform(cfg, t)));
+  return { tiles, size };
 }
 
 /** Rescale and normalize in float32 as transformers does (each step rounded to float32), channels first [3, H, W]. */
@@ -144,13 +210,22 @@ export function normalizeImage(cfg: ImageProcessorConfig, img: RgbImage): Float3
   return out;
 }
 
-/** Pixel values [N, 3, H, W] (float32) for images, as the checkpoint's processor makes them. */
-export async function preprocessImages(cfg: ImageProcessorConfig, images: readonly ImageInput[], opts: ReadImageOptions = {}): Promise<Tensor> {
+/** Pixel values, image sizes and tiles per image, as the checkpoint's processor makes them. */
+export async function processImages(cfg: ImageProcessorConfig, images: readonly ImageInput[], opts: ReadImageOptions = {}): Promise<ProcessedImages> {
   if (images.length === 0) throw new Error("preprocessImages: no images given");
-  const prepared = await Promise.all(images.map((im) => prepareImage(cfg, im, opts)));
-  const { width, height } = prepared[0];
-  if (prepared.some((p) => p.width !== width || p.height !== height)) throw new Error("preprocessImages: the images came out in different sizes (the config has no fixed size)");
-  const out = new Float32Array(prepared.length * 3 * width * height);
-  prepared.forEach((p, i) => out.set(normalizeImage(cfg, p), i * 3 * width * height));
-  return tensor(out, { shape: [prepared.length, 3, height, width] });
+  const prepared = await Promise.all(images.map((im) => prepareTiles(cfg, im, opts)));
+  const all = prepared.flatMap((p) => p.tiles);
+  const { width, height } = all[0];
+  if (all.some((p) => p.width !== width || p.height !== height)) throw new Error("preprocessImages: the images came out in different sizes (the config has no fixed size)");
+  const out = new Float32Array(all.length * 3 * width * height);
+  all.forEach((p, i) => out.set(normalizeImage(cfg, p), i * 3 * width * height));
+  return {
+    pixels: tensor(out, { shape: [all.length, 3, height, width] }),
+    imageSizes: prepared.map((p) => p.size), tiles: prepared.map((p) => p.tiles.length),
+  };
+}
+
+/** Pixel values [tiles, 3, H, W] (float32) for images, as the checkpoint's processor makes them (processImages' pixels). */
+export async function preprocessImages(cfg: ImageProcessorConfig, images: readonly ImageInput[], opts: ReadImageOptions = {}): Promise<Tensor> {
+  return (await processImages(cfg, images, opts)).pixels;
 }
