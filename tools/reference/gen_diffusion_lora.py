@@ -32,6 +32,7 @@ OUT = os.path.join(FIXTURES, "diffusion", "lora")
 PROMPT = "a watercolor painting of a fox"
 NEGATIVE = "blurry"
 W, H = 32, 24
+F = 2  # the tiny VAE's scale factor (pipe.vae_scale_factor; checked in main)
 rng = np.random.default_rng(1203)
 
 UNET_STYLE = ["to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "ff.net.2", "time_emb_proj", "conv1"]
@@ -91,7 +92,7 @@ def kohya(layers, alpha):
 
 
 def latents():
-    return rng.standard_normal((1, H // 8, W // 8, 4)).astype(np.float32)
+    return rng.standard_normal((1, H // F, W // F, 4)).astype(np.float32)
 
 
 def run(pipe, lat):
@@ -117,10 +118,11 @@ def main():
     save_file(kohya(style, 8), os.path.join(OUT, "style_kohya.safetensors"))
     save_file(kohya(detail, 1), os.path.join(OUT, "detail_kohya.safetensors"))
 
-    sample = rng.standard_normal((2, H // 8, W // 8, 4)).astype(np.float32)
+    sample = rng.standard_normal((2, H // F, W // F, 4)).astype(np.float32)
     t = 700
     lat = latents()
     base = load()
+    assert base.vae_scale_factor == F
     base_emb, base_out = one_call(base, sample, t)
     record = {"prompt": PROMPT, "negativePrompt": NEGATIVE, "width": W, "height": H, "steps": 4, "guidance": 6.0,
               "sampler": "euler", "timestep": t, "sample": ref_array(sample), "latents": ref_array(lat),
