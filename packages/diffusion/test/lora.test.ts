@@ -55,7 +55,7 @@ describe("LoRA against diffusers' load_lora_weights", () => {
     it(`${fmt} file fused at load: text embeddings, one UNet call, two LoRAs with weights in txt2img`, async () => {
       const one = await loadDiffusion(sd15, { lora: [{ path: file(`style_${fmt}`) }] });
       const r = oneCall(one);
-      // Measured: ~1e-7 of the scale (float32).
+      // Measured: 4.6e-7 (embeddings) and 1.1e-6 (UNet) of the scale, float32; final latents 3.6e-6.
       expect(relError(r.embeddings, ref[fmt].embeddings), "embeddings").toBeLessThan(1e-5);
       // The UNet with the LoRA on diffusers' LoRA embeddings: its own output only depends on the UNet LoRA.
       expect(relError(r.unet, ref[fmt].unet), "unet").toBeLessThan(1e-5);
@@ -86,7 +86,7 @@ describe("LoRA against diffusers' load_lora_weights", () => {
     const b = await final(runtime);
     const ea = relError(a, ref.kohya.final);
     const eb = relError(b, ref.kohya.final);
-    // Measured: 8-bit UNet (groups of 32): ~3e-3 of the scale either way; without the LoRA it is far off.
+    // Measured: 3.6e-3 (fused, then quantized) and 3.2e-3 (run time over the 8-bit layers) of the scale; 0.66 without the LoRAs.
     expect(ea).toBeLessThan(2e-2);
     expect(eb).toBeLessThan(2e-2);
     expect(ea).toBeGreaterThan(0);
