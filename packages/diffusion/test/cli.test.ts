@@ -185,7 +185,7 @@ describe("sd --lora", () => {
     const style = join(loraDir, "style_kohya.safetensors");
     const r = await run(["a cat", "--lora", `${style}:0.8`, "--lora", "detail_kohya:-0.5", "--lora", "style_peft.safetensors", "--lora-dir", loraDir, "-o", join(dir, "lora.png")]);
     expect(r.stderr).toBe("");
-    expect(r.loads[0][1]).toMatchObject({ lora: [
+    expect((r.loads[0] as [string, object])[1]).toMatchObject({ lora: [
       { path: style, weight: 0.8 }, { path: join(loraDir, "detail_kohya.safetensors"), weight: -0.5 },
       { path: join(loraDir, "style_peft.safetensors"), weight: 1 },
     ] });
