@@ -7,6 +7,7 @@ import { existsSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { Tensor, io, nn, reshape, transpose } from "@tessera/core";
 import type { DiffusionComponents } from "./load.js";
+import { unetKey } from "./single_file.js";
 
 /** A LoRA file and its weight (A1111's multiplier; default 1, negative allowed). */
 export interface LoraSpec {
@@ -54,8 +55,32 @@ function kohyaModule(name: string, c: DiffusionComponents, t: Record<Part, Retur
   if (!m) return { part: "unet", raw: name };
   const part: Part = m[1] === "unet" ? "unet" : m[1] === "te2" ? "textEncoder2" : "textEncoder";
   const rest = part === "unet" ? m[2] : m[2].replace(/^text_model_/, "");
-  void c;
-  return { part, module: t[part].byUnderscore.get(rest), raw: name };
+  const direct = t[part].byUnderscore.get(rest);
+  const sgm = part === "unet" && !direct ? sgmModule(rest, c.unet.config.layers_per_block) : undefined;
+  return { part, module: direct ?? (sgm && t.unet.byUnderscore.get(sgm)), raw: name };
+}
+
+const SGM_RESNET: Record<string, string> = { in_layers_2: "in_layers.2", emb_layers_1: "emb_layers.1", out_layers_3: "out_layers.3", skip_connection: "skip_connection" };
+const SGM_FIXED: Record<string, string> = { time_embed_0: "time_embed.0", time_embed_2: "time_embed.2", label_emb_0_0: "label_emb.0.0", label_emb_0_2: "label_emb.0.2", out_2: "out.2" };
+
+/**
+ * Kohya's SDXL names in the original (SGM) layout (input_blocks_4_1_transformer_blocks_0_attn1_to_q)
+ * -> our path in underscore form, through the single-file key map; undefined when it is not one.
+ */
+function sgmModule(rest: string, lpb: number[]): string | undefined {
+  let ldm = SGM_FIXED[rest];
+  const m = /^(input_blocks|output_blocks)_(\d+)_(\d+)_(.+)$|^middle_block_(\d+)_(.+)$/.exec(rest);
+  if (!ldm && m) {
+    const inner = m[4] ?? m[6];
+    const local = SGM_RESNET[inner] ?? inner;
+    ldm = m[1] ? `${m[1]}.${m[2]}.${m[3]}.${local}` : `middle_block.${m[5]}.${local}`;
+  }
+  if (!ldm) return undefined;
+  try {
+    return unetKey(`${ldm}.weight`, lpb).replace(/\.weight$/, "").replace(/\./g, "_");
+  } catch {
+    return undefined;
+  }
 }
 
 // PEFT's rank_pattern / alpha_pattern keys match a module path or its end.
@@ -90,7 +115,7 @@ function toLayout(layer: nn.LowRankTarget, down: Tensor, up: Tensor): { down: Te
 
 function guessArchitecture(keys: string[]): string | undefined {
   if (keys.some((k) => k.startsWith("lora_te2_") || k.startsWith("text_encoder_2."))) return "SDXL (it has a second text encoder)";
-  if (keys.some((k) => /^lora_unet_(input_blocks|output_blocks|middle_block)_/.test(k))) return "SDXL (kohya's input_blocks / output_blocks layout)";
+  if (keys.some((k) => /^lora_unet_(input_blocks|output_blocks|middle_block)_/.test(k))) return "another UNet layout (input_blocks / output_blocks names: SDXL's, as kohya writes them)";
   if (keys.some((k) => /^(lora_transformer_|transformer\.|lora_unet_(double|single)_blocks)/.test(k))) return "a DiT model (Flux / SD3)";
   return undefined;
 }

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
-import { encodePrompts, loadDiffusion, txt2imgLatents } from "../src/index.js";
+import { encodePrompts, loadDiffusersFolder, loadDiffusion, readLora, txt2imgLatents } from "../src/index.js";
 import type { DiffusionPipeline, LoraSpec } from "../src/index.js";
 import { fixturesDir, fromRef, loadFixture } from "../../../test/helpers/reference.js";
 import type { RefArray } from "../../../test/helpers/reference.js";
@@ -117,5 +117,37 @@ describe("LoRA bad input", () => {
     await expect(loadDiffusion(sd15, { lora: [{ path: wide }] })).rejects.toThrow(/does not fit this SD 1\.x \/ 2\.x model.*attn1\.to_q/);
     const p = await loadDiffusion(sd15);
     expect(() => p.setLoras([{ path: join(sd15, "unet", "diffusion_pytorch_model.safetensors") }])).toThrow(/match no layer/);
+  });
+});
+
+describe("kohya SDXL names in the original layout", () => {
+  it("input_blocks / middle_block / output_blocks / time_embed map to the diffusers layers (lora_te1_ / lora_te2_ too)", async () => {
+    const c = loadDiffusersFolder(join(fixturesDir, "diffusion", "sdxl"));
+    const pairs: [string, string][] = [
+      ["lora_unet_input_blocks_3_1_transformer_blocks_1_attn2_to_k", "down_blocks.1.attentions.0.transformer_blocks.1.attn2.to_k"],
+      ["lora_unet_input_blocks_1_0_in_layers_2", "down_blocks.0.resnets.0.conv1"],
+      ["lora_unet_input_blocks_2_0_op", "down_blocks.0.downsamplers.0.conv"],
+      ["lora_unet_middle_block_1_proj_in", "mid_block.attentions.0.proj_in"],
+      ["lora_unet_middle_block_2_emb_layers_1", "mid_block.resnets.1.time_emb_proj"],
+      ["lora_unet_output_blocks_1_2_conv", "up_blocks.0.upsamplers.0.conv"],
+      ["lora_unet_output_blocks_2_0_skip_connection", "up_blocks.1.resnets.0.conv_shortcut"],
+      ["lora_unet_time_embed_0", "time_embedding.linear_1"],
+      ["lora_te1_text_model_encoder_layers_0_self_attn_q_proj", "encoder.layers.0.self_attn.q_proj"],
+      ["lora_te2_text_model_encoder_layers_1_mlp_fc2", "encoder.layers.1.mlp.fc2"],
+    ];
+    const modules = new Map([...c.unet.namedModules(), ...c.textEncoder.namedModules(), ...c.textEncoder2!.namedModules()]);
+    const tensors: Record<string, tc.Tensor> = {};
+    for (const [name, path] of pairs) {
+      const layer = modules.get(path) as tc.nn.Linear | tc.nn.Conv2d;
+      const w = layer.weight.shape; // ours: [out, in] or [out, kh, kw, in]; the file: PyTorch's [out, in, kh, kw]
+      tensors[`${name}.lora_down.weight`] = tc.zeros(w.length === 4 ? [2, w[3], w[1], w[2]] : [2, w[1]]);
+      tensors[`${name}.lora_up.weight`] = tc.zeros(w.length === 4 ? [w[0], 2, 1, 1] : [w[0], 2]);
+      tensors[`${name}.alpha`] = tc.tensor([1]);
+    }
+    const path = join(mkdtempSync(join(tmpdir(), "tessera-lora-")), "sgm.safetensors");
+    await tc.io.saveSafetensors(path, tensors);
+    const lora = readLora({ path }, c);
+    expect(lora.layers.map((l) => l.module).sort()).toEqual(pairs.map(([, p]) => p).sort());
+    expect(lora.layers.find((l) => l.module === "down_blocks.0.resnets.0.conv1")!.alphaScale).toBe(0.5);
   });
 });
