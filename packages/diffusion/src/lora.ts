@@ -50,14 +50,14 @@ function targets(c: DiffusionComponents, part: Part): { byPath: Map<string, nn.L
 }
 
 /** Kohya's name (after lora_unet_ / lora_te_...) -> part and our module path; undefined if unknown. */
-function kohyaModule(name: string, c: DiffusionComponents, t: Record<Part, ReturnType<typeof targets>>): { part: Part; module?: string; raw: string } {
+function kohyaModule(name: string, c: DiffusionComponents, t: Record<Part, ReturnType<typeof targets>>): { part: Part; module?: string } {
   const m = /^lora_(unet|te|te1|te2)_(.*)$/.exec(name);
-  if (!m) return { part: "unet", raw: name };
+  if (!m) return { part: "unet" };
   const part: Part = m[1] === "unet" ? "unet" : m[1] === "te2" ? "textEncoder2" : "textEncoder";
   const rest = part === "unet" ? m[2] : m[2].replace(/^text_model_/, "");
   const direct = t[part].byUnderscore.get(rest);
   const sgm = part === "unet" && !direct ? sgmModule(rest, c.unet.config.layers_per_block) : undefined;
-  return { part, module: direct ?? (sgm && t.unet.byUnderscore.get(sgm)), raw: name };
+  return { part, module: direct ?? (sgm && t.unet.byUnderscore.get(sgm)) };
 }
 
 const SGM_RESNET: Record<string, string> = { in_layers_2: "in_layers.2", emb_layers_1: "emb_layers.1", out_layers_3: "out_layers.3", skip_connection: "skip_connection" };
