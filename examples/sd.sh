@@ -20,6 +20,11 @@ $SD txt2img "a sunset over mountains" --model "$MODEL" --steps 20 --seed 7 --siz
 $SD -M img2img -i out/sunset_1.png -p "make it look like a painting" -m "$MODEL" --strength 0.7 \
   --sampling-method "DPM++ 2M Karras" -s 8 -o out/painting.png
 
+# With LoRAs (kohya/A1111 or diffusers files; a name is looked up in --lora-dir). The fixture LoRAs fit
+# the tiny SD-1.5 model only: with another model, point --lora-dir at your own.
+[ "$MODEL" = "test/fixtures/diffusion/sd15" ] && $SD txt2img "a watercolor fox" -m "$MODEL" --size $SIZE -s 3 \
+  --lora-dir test/fixtures/diffusion/lora --lora style_kohya:0.8 --lora detail_kohya:-0.5 -o out/fox-lora.png
+
 # Again from the PNG's own parameters, with another seed
 $SD --from out/painting.png -m "$MODEL" -i out/sunset_1.png --seed 9 -o out/painting-9.png
 ls out

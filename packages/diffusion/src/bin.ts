@@ -10,7 +10,7 @@ const abort = new AbortController();
 process.once("SIGINT", () => abort.abort(new Error("interrupted")));
 
 process.exitCode = await runCli(process.argv.slice(2), {
-  loadModel: (source, { quantize, dtype }) => loadDiffusion(source, { quantize, dtype: dtype as ModelDType | undefined }),
+  loadModel: (source, { quantize, dtype, lora }) => loadDiffusion(source, { quantize, dtype: dtype as ModelDType | undefined, lora }),
   setThreads: setNumThreads,
   stdout: process.stdout,
   stderr: process.stderr,

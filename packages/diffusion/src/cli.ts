@@ -7,6 +7,7 @@ import { SingleBar } from "cli-progress";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { DiffusionImage, RgbImage } from "./image.js";
 import { readParameters } from "./image.js";
+import type { LoraSpec } from "./lora.js";
 import type { GenerationParameters } from "./parameters.js";
 import type { GenerateOptions, Img2ImgOptions, StepProgress } from "./pipeline.js";
 import { parseSampler, parseSigmaSchedule, SAMPLER_NAMES } from "./schedulers/index.js";
@@ -27,7 +28,7 @@ export interface CliStream {
 
 /** The outside world of runCli; tests pass fakes. */
 export interface CliDeps {
-  loadModel: (source: string, opts: { quantize: boolean; dtype?: string }) => Promise<SdModel>;
+  loadModel: (source: string, opts: { quantize: boolean; dtype?: string; lora?: LoraSpec[] }) => Promise<SdModel>;
   setThreads?: (threads: number) => void;
   stdout: CliStream;
   stderr: CliStream;
@@ -94,6 +95,9 @@ function buildCommand(): Command {
     .addOption(o("--dtype <dtype>", "float32 (default), float16 or bfloat16").choices(["float32", "float16", "bfloat16"]))
     .addOption(o("--from <image.png>", "take prompt and settings from a PNG's parameters (A1111 infotext); flags override"))
     .addOption(o("--clip-skip <n>", "CLIP layers to stop at from the end, as A1111 and sd.cpp count (1: the last layer, default; 2: skip one)", int))
+    .addOption(new Option("--lora <path_or_name:weight>", "a LoRA (.safetensors, kohya/A1111 or diffusers) and its weight (default 1); repeatable")
+      .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+    .addOption(o("--lora-dir <dir>", "where --lora names are looked up (name or name.safetensors)"))
     .addOption(o("-t, --threads <n>", "CPU threads (default: all cores)", int));
 }
 
@@ -112,6 +116,29 @@ interface CliOptions {
   model?: string; prompt?: string; negativePrompt?: string; steps?: number; cfgScale?: number; samplingMethod?: string;
   scheduler?: string; seed?: number; size?: [number, number]; width?: number; height?: number; batchCount?: number;
   output?: string; initImg?: string; clipSkip?: number; strength?: number; M?: string; quantize?: boolean; dtype?: string; from?: string; threads?: number;
+  lora?: string[]; loraDir?: string;
+}
+
+/** `--lora path_or_name[:weight]` (the weight after the last colon, so C:\x.safetensors stays a path). */
+export function parseLoraArg(arg: string): { name: string; weight: number } {
+  const i = arg.lastIndexOf(":");
+  const tail = i > 0 ? arg.slice(i + 1) : "";
+  if (i <= 0 || /[\\/]/.test(tail)) return { name: arg, weight: 1 };
+  const weight = Number(tail);
+  if (tail.trim() === "" || !Number.isFinite(weight)) throw new UsageError(`--lora ${arg}: the weight after ':' must be a number, got '${tail}'`);
+  return { name: arg.slice(0, i), weight };
+}
+
+/** --lora values to files: a path as given, else a name in --lora-dir (with or without .safetensors). */
+function resolveLoras(o: CliOptions, exists: (p: string) => boolean): LoraSpec[] {
+  if (o.loraDir !== undefined && !exists(o.loraDir)) throw new UsageError(`--lora-dir ${o.loraDir}: no such folder`);
+  return (o.lora ?? []).map((arg) => {
+    const { name, weight } = parseLoraArg(arg);
+    const found = [name, ...(o.loraDir !== undefined ? [join(o.loraDir, name), join(o.loraDir, `${name}.safetensors`)] : [])].find((p) => exists(p));
+    if (found === undefined)
+      throw new UsageError(`--lora ${name}: no such file${o.loraDir !== undefined ? ` (nor ${name} or ${name}.safetensors in --lora-dir ${o.loraDir})` : " (give a path, or a name with --lora-dir)"}`);
+    return { path: found, weight };
+  });
 }
 
 /** The output path of image i of n: the path itself for one image, <name>_<i+1><ext> in a batch. */
@@ -208,11 +235,12 @@ async function runParsed(positional: [string | undefined, string[]], o: CliOptio
   const output = o.output ?? "output.png";
   if (!exists(dirname(output) || ".")) throw new UsageError(`--output ${output}: the folder ${dirname(output)} does not exist`);
   if (o.threads !== undefined) deps.setThreads?.(o.threads);
+  const lora = resolveLoras(o, exists);
 
   const source = o.model ?? from.model ?? DEFAULT_MODEL;
   let model: SdModel;
   try {
-    model = await deps.loadModel(source, { quantize: o.quantize === true, dtype: o.dtype });
+    model = await deps.loadModel(source, { quantize: o.quantize === true, dtype: o.dtype, ...(lora.length ? { lora } : {}) });
   } catch (e) {
     throw new Error(`could not load the model ${source}: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -17,6 +17,8 @@ export type { CheckpointKind, LoadSingleFileOptions } from "./single_file.js";
 export type { ModelDType, RawConfig } from "./config.js";
 export { encodePrompts } from "./prompt.js";
 export type { TextConditioner, EncodePromptOptions, PromptEmbeddings } from "./prompt.js";
+export { readLora, fuseLoras, setRunTimeLoras, loraName } from "./lora.js";
+export type { LoraSpec, LoadedLora } from "./lora.js";
 export { quantizeComponents, MLX_EXAMPLES_QUANTIZATION } from "./quantize.js";
 export type { DiffusionQuantization } from "./quantize.js";
 export * from "./schedulers/index.js";

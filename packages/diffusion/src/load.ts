@@ -10,6 +10,8 @@ import type { ClipTextConfig } from "./clip.js";
 import { ClipTokenizer } from "./clip_tokenizer.js";
 import { checkModelDType } from "./config.js";
 import type { ModelDType, RawConfig } from "./config.js";
+import { fuseLoras, readLora, setRunTimeLoras } from "./lora.js";
+import type { LoraSpec } from "./lora.js";
 import { MLX_EXAMPLES_QUANTIZATION, quantizeComponents } from "./quantize.js";
 import type { DiffusionQuantization } from "./quantize.js";
 import { UNet2DConditionModel, unetConfig } from "./unet.js";
@@ -36,12 +38,26 @@ export interface LoadDiffusionOptions {
    * groups of 32; Linear layers only), or the bits and group sizes to use.
    */
   quantize?: boolean | DiffusionQuantization;
+  /** LoRA files (kohya / A1111 or diffusers / PEFT .safetensors) with their weights, applied at load. */
+  lora?: readonly LoraSpec[];
+  /**
+   * "fuse" (default): added into the float weights, before quantizing, so steps cost nothing extra.
+   * "runtime": kept as low-rank paths beside the layers (over quantized ones too), replaceable
+   * without reloading (`setLoras`).
+   */
+  loraMode?: "fuse" | "runtime";
 }
 
-/** Applies opts.quantize to loaded components. @internal */
+/** Applies opts.lora and opts.quantize to loaded components (LoRAs fused before quantizing). @internal */
 export function maybeQuantize(c: DiffusionComponents, opts: LoadDiffusionOptions): DiffusionComponents {
-  if (!opts.quantize) return c;
-  return quantizeComponents(c, opts.quantize === true ? MLX_EXAMPLES_QUANTIZATION : opts.quantize);
+  const mode = opts.loraMode ?? "fuse";
+  if (mode !== "fuse" && mode !== "runtime") throw new Error(`loraMode must be "fuse" or "runtime", got ${JSON.stringify(opts.loraMode)}`);
+  if (opts.lora !== undefined && !Array.isArray(opts.lora)) throw new Error("lora must be an array of { path, weight }");
+  const loras = (opts.lora ?? []).map((l) => readLora(l, c));
+  if (mode === "fuse") fuseLoras(c, loras);
+  if (opts.quantize) quantizeComponents(c, opts.quantize === true ? MLX_EXAMPLES_QUANTIZATION : opts.quantize);
+  if (mode === "runtime" && loras.length) setRunTimeLoras(c, loras);
+  return c;
 }
 
 /** A scheduler as the folder describes it; the samplers read `config`. */

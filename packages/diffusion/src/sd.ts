@@ -7,6 +7,8 @@ import type { hub } from "@tessera/core";
 import type { ModelDType } from "./config.js";
 import type { DiffusionImage, RgbImage } from "./image.js";
 import { loadDiffusersFolder } from "./load.js";
+import { readLora, setRunTimeLoras } from "./lora.js";
+import type { LoraSpec } from "./lora.js";
 import type { DiffusionComponents } from "./load.js";
 import type { DiffusionNetworks } from "./networks.js";
 import { encodePrompts } from "./prompt.js";
@@ -33,6 +35,10 @@ export interface LoadDiffusionPipelineOptions {
    * (default: SINGLE_FILE_CONFIG_REPOS for the detected architecture, json/txt files only).
    */
   config?: string;
+  /** LoRA files with their weights (kohya / A1111 or diffusers / PEFT .safetensors), applied at load. */
+  lora?: readonly LoraSpec[];
+  /** "fuse" (default: into the weights, before quantizing) or "runtime" (low-rank paths; see setLoras). */
+  loraMode?: "fuse" | "runtime";
   /** Weights dtype of the text encoders and UNet (default float32); the VAE follows its force_upcast. */
   dtype?: ModelDType;
   /** Hub options (revision, cacheDir, offline, progress...) for repo ids. */
@@ -47,6 +53,12 @@ export interface DiffusionPipeline {
   readonly networks: DiffusionNetworks;
   txt2img(prompt: string, opts?: GenerateOptions): Promise<DiffusionImage[]>;
   img2img(image: string | Uint8Array | RgbImage, prompt: string, opts?: Img2ImgOptions): Promise<DiffusionImage[]>;
+  /**
+   * Sets the run-time LoRAs (replacing those set before; [] removes them): low-rank paths beside the
+   * layers, quantized ones too, so LoRAs can be switched or re-weighted without reloading. LoRAs fused
+   * at load stay fused.
+   */
+  setLoras(loras: readonly LoraSpec[]): void;
 }
 
 /** The components as the pipeline's networks (latents and images float32 at the boundary). */
@@ -85,19 +97,24 @@ export async function loadDiffusion(model: string, opts: LoadDiffusionPipelineOp
   if (typeof model !== "string" || model.trim() === "")
     throw new Error(`loadDiffusion: model must be a diffusers folder or a repo id, got ${JSON.stringify(model)}`);
   let components: DiffusionComponents;
+  const load = { dtype: opts.dtype, quantize: opts.quantize, lora: opts.lora, loraMode: opts.loraMode };
   if (existsSync(model) && statSync(model).isFile()) {
     const kind = detectCheckpointKind(io.loadWeights(model).tensors.keys(), model);
     const config = opts.config ?? SINGLE_FILE_CONFIG_REPOS[kind];
     const folder = existsSync(config) ? config : await resolveModel(config, { ...opts.hub, allowPatterns: CONFIG_FILES });
-    components = loadSingleFile(model, { config: folder, dtype: opts.dtype, quantize: opts.quantize });
+    components = loadSingleFile(model, { config: folder, ...load });
   } else {
     const path = existsSync(model) ? model : await resolveModel(model, { ...opts.hub, allowPatterns: REPO_FILES });
-    components = loadDiffusersFolder(path, { dtype: opts.dtype, quantize: opts.quantize });
+    components = loadDiffusersFolder(path, load);
   }
   const networks = networksFrom(components, { warn: opts.warn, name: model });
   return {
     components, networks,
     txt2img: (prompt, o) => txt2img(networks, prompt, o),
     img2img: (image, prompt, o) => img2img(networks, image, prompt, o),
+    setLoras: (loras) => {
+      if (!Array.isArray(loras)) throw new Error("setLoras: give an array of { path, weight }");
+      setRunTimeLoras(components, loras.map((l) => readLora(l, components)));
+    },
   };
 }

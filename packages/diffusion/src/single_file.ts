@@ -64,8 +64,8 @@ function locate(i: number, sizes: number[]): [number, number] {
   return [-1, -1];
 }
 
-/** One original UNet key (without model.diffusion_model.) -> the diffusers key. */
-function unetKey(k: string, lpb: number[]): string {
+/** One original UNet key (without model.diffusion_model.) -> the diffusers key. @internal */
+export function unetKey(k: string, lpb: number[]): string {
   for (const [a, b] of UNET_FIXED) if (k.startsWith(a)) return b + k.slice(a.length);
   const mid = /^middle_block\.([012])\.(.*)$/.exec(k);
   if (mid) return mid[1] === "1" ? `mid_block.attentions.0.${mid[2]}` : `mid_block.resnets.${Number(mid[1]) / 2}.${renameResnet(mid[2], k)}`;

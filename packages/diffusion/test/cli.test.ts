@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MODEL, canonicalArgs, outputPath, runCli } from "../src/cli.js";
 import type { CliDeps } from "../src/cli.js";
-import { DiffusionImage, loadDiffusion, readParameters } from "../src/index.js";
+import { DiffusionImage, loadDiffusion, readImage, readParameters } from "../src/index.js";
 import { fixturesDir } from "../../../test/helpers/reference.js";
 import type { GenerateOptions, GenerationParameters, Img2ImgOptions } from "../src/index.js";
 
@@ -176,5 +176,48 @@ describe("sd on the tiny SD-1.5 folder", () => {
     expect(await runCli(["a red cube", "-m", model, "--steps", "3", "--size", "32x24", "-o", stopped], deps(ac.signal))).toBe(1);
     expect(out.stderr).toBe("sd: error: interrupted\n");
     expect((await readdir(dir)).filter((f) => f.includes("stopped"))).toEqual([]);
+  });
+});
+
+describe("sd --lora", () => {
+  const loraDir = join(fixturesDir, "diffusion", "lora");
+  it("paths and names in --lora-dir with weights, repeatable", async () => {
+    const style = join(loraDir, "style_kohya.safetensors");
+    const r = await run(["a cat", "--lora", `${style}:0.8`, "--lora", "detail_kohya:-0.5", "--lora", "style_peft.safetensors", "--lora-dir", loraDir, "-o", join(dir, "lora.png")]);
+    expect(r.stderr).toBe("");
+    expect((r.loads[0] as [string, object])[1]).toMatchObject({ lora: [
+      { path: style, weight: 0.8 }, { path: join(loraDir, "detail_kohya.safetensors"), weight: -0.5 },
+      { path: join(loraDir, "style_peft.safetensors"), weight: 1 },
+    ] });
+  });
+
+  it("a bad weight, a missing LoRA, a missing --lora-dir: usage errors before loading", async () => {
+    let r = await run(["a cat", "--lora", "style:strong"]);
+    expect([r.code, r.stderr]).toEqual([2, "sd: error: --lora style:strong: the weight after ':' must be a number, got 'strong'\n"]);
+    r = await run(["a cat", "--lora", "nothing:0.5", "--lora-dir", loraDir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--lora nothing: no such file \(nor nothing or nothing\.safetensors in --lora-dir/);
+    r = await run(["a cat", "--lora", "x", "--lora-dir", join(dir, "nope")]);
+    expect(r.stderr).toMatch(/--lora-dir .*nope: no such folder/);
+    expect(r.loads).toEqual([]);
+  });
+
+  it("a LoRA on the tiny SD-1.5 folder changes the image; one for another model is an error naming it", async () => {
+    const model = join(fixturesDir, "diffusion", "sd15");
+    const out = { stdout: "", stderr: "" };
+    const deps: CliDeps = {
+      loadModel: (source, o) => loadDiffusion(source, { quantize: o.quantize, lora: o.lora }),
+      stdout: { write: (s: string) => (out.stdout += s) }, stderr: { write: (s: string) => (out.stderr += s) },
+    };
+    const args = ["a red cube", "-m", model, "--steps", "2", "-s", "5", "--size", "32x24"];
+    const plain = join(dir, "plain.png");
+    const styled = join(dir, "styled.png");
+    expect(await runCli([...args, "-o", plain], deps)).toBe(0);
+    expect(await runCli([...args, "--lora", "style_kohya:0.8", "--lora-dir", loraDir, "-o", styled], deps)).toBe(0);
+    const [a, b] = [await readImage(plain), await readImage(styled)];
+    expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(false);
+    const unet = join(model, "unet", "diffusion_pytorch_model.safetensors");
+    expect(await runCli([...args, "--lora", unet, "-o", join(dir, "bad.png")], deps)).toBe(1);
+    expect(out.stderr).toMatch(/LoRA .*diffusion_pytorch_model\.safetensors: .* match no layer/);
   });
 });

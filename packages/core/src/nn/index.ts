@@ -10,3 +10,5 @@ export { GELU, SiLU, ReLU, Tanh, Sigmoid, gelu, geluApprox, geluFastApprox, silu
 export type { GeluApprox } from "./activations.js";
 export { QuantizedLinear, QuantizedEmbedding, quantize, quantizeFromConfig, type QuantizedLayerOptions, type QuantizePredicate, type QuantizeModelOptions } from "./quantized.js";
 export { GgmlLinear, GgmlEmbedding, useGgmlWeights } from "./ggml.js";
+export { isLowRankTarget, checkLowRank, lowRankDelta, fuseLowRank, setLowRank, lowRankOf } from "./lora.js";
+export type { LowRankUpdate, LowRankTarget } from "./lora.js";

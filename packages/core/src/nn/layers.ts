@@ -6,6 +6,7 @@ import { conv1d, conv2d, matmul } from "../ops/linalg.js";
 import { Tensor } from "../tensor.js";
 import { Module } from "./module.js";
 import { constantInit, normalInit, uniformInit } from "./init.js";
+import { withLowRank } from "./low_rank_path.js";
 
 function checkDims(op: string, dims: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(dims))
@@ -33,7 +34,7 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     const y = matmul(x, this.weight.T);
-    return this.bias ? add(y, this.bias) : y;
+    return withLowRank(this, x, this.bias ? add(y, this.bias) : y);
   }
 }
 
@@ -127,6 +128,6 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     const y = conv2d(x, this.weight, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
-    return this.bias ? add(y, this.bias) : y;
+    return withLowRank(this, x, this.bias ? add(y, this.bias) : y, this);
   }
 }

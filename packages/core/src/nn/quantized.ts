@@ -9,6 +9,7 @@ import type { QuantizeOptions } from "../quant/affine.js";
 import { quantizationFor, readQuantizationConfig } from "../quant/config.js";
 import type { Tensor } from "../tensor.js";
 import { Embedding, Linear } from "./layers.js";
+import { withLowRank } from "./low_rank_path.js";
 import { Module } from "./module.js";
 
 export interface QuantizedLayerOptions extends QuantizeOptions {
@@ -60,7 +61,7 @@ export class QuantizedLinear extends Module {
 
   forward(x: Tensor): Tensor {
     const y = quantizedMatmul(x, this.weight, this.scales, this.biases, { groupSize: this.groupSize, bits: this.bits });
-    return this.bias ? add(y, this.bias) : y;
+    return withLowRank(this, x, this.bias ? add(y, this.bias) : y);
   }
 }
 
