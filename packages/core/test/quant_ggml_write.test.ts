@@ -55,14 +55,14 @@ describe("nn.quantizeGgmlModel", () => {
     expect(m.proj).toBeInstanceOf(nn.GgmlLinear);
     expect(m.emb).toBeInstanceOf(nn.GgmlEmbedding);
     expect(m.odd).toBeInstanceOf(nn.Linear); // 40 is not whole blocks
-    const proj = m.proj as nn.GgmlLinear;
+    const proj = m.proj as tc.nn.GgmlLinear;
     const want = tc.add(tc.matmul(x, io.dequantize(proj.weight, "Q8_0").T), proj.bias!);
     const got = proj.forward(x).dataSync() as Float32Array;
     const ref = want.dataSync() as Float32Array;
     // The kernel rounds x to int8 blocks too: within a small fraction of the output scale.
     const scale = Math.max(...ref.map(Math.abs));
     ref.forEach((v, i) => expect(Math.abs(got[i] - v)).toBeLessThan(0.02 * scale));
-    const rows = (m.emb as nn.GgmlEmbedding).forward(ids);
+    const rows = (m.emb as tc.nn.GgmlEmbedding).forward(ids);
     expect(rows.shape).toEqual([2, 64]);
     expect(() => nn.quantizeGgmlModel(m, { type: "Q2_K" as "Q8_0" })).toThrow("type must be one of Q8_0");
   });
