@@ -10,7 +10,7 @@
 // bench/peers/requirements.txt (a missing one fails its rows with a note).
 //
 // Run: npx tsx bench/whisper_transcribe.ts [--threads=2] [--iters=1] [--beams=1,5] [--no-peers]
-//        [--work=/tmp/tessera-bench-whisper]
+//        [--work=/tmp/tessera-bench-whisper] [--systems=float16,int8] (labels containing one of these)
 import { spawnSync } from "node:child_process";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -69,6 +69,7 @@ async function systems(audio: string): Promise<System[]> {
   const list: System[] = [
     ["ours float16 (the checkpoint's)", tsx, (b) => [one, `--model=${hf.dir}`, `--beam=${b}`, ...common]],
     ["ours float32", tsx, (b) => [one, `--model=${hf.dir}`, `--beam=${b}`, "--dtype=float32", ...common]],
+    ["ours int8 (Q8_0 at load)", tsx, (b) => [one, `--model=${hf.dir}`, `--beam=${b}`, "--compute=int8", ...common]],
   ];
   if (!peers) return list;
   const peerArgs = (b: number) => ["--audio", audio, "--beam", String(b), "--threads", String(threads), "--iters", iters];
@@ -84,14 +85,16 @@ async function systems(audio: string): Promise<System[]> {
 }
 
 const audio = await ensureSpeechClip(work);
-const all = await systems(audio);
+const only = option("systems")?.split(",");
+const all = (await systems(audio)).filter(([label]) => !only || only.some((o) => label.includes(o)));
 for (const beam of beams) {
   const mode = beam > 1 ? `beam ${beam}` : "greedy";
   const runs = all.map(([label, cmd, args]) => [label, runOne(`${label} ${mode}`, cmd, args(beam))] as const);
-  const ref = runs.find(([label]) => label === "ours float32")?.[1];
+  const ref = runs.find(([label]) => label === "ours float32")?.[1] ?? runs.find(([label]) => label.startsWith("ours float16"))?.[1];
   for (const [label, r] of runs) {
     if (!r) continue;
-    const agree = !ref ? "" : label === "ours float32" ? "; the reference text" : `; ${wordDiff(r.text, ref.text) || "no"} words differ from ours float32`;
+    const refLabel = runs.find(([, x]) => x === ref)?.[0] ?? "";
+    const agree = !ref ? "" : r === ref ? "; the reference text" : `; ${wordDiff(r.text, ref.text) || "no"} words differ from ${refLabel.replace(/ \(.*/, "")}`;
     const name = `${label.startsWith("ours") ? label : r.system}, ${mode}`;
     rows.push({ case: `${name}: transcribe (load ${r.loadS.toFixed(2)} s; ${r.transcribeS.toFixed(2)} s; ${r.tokens} tokens${agree})`, value: r.transcribeS / CLIP_SECONDS, unit: "x real time" });
     rows.push({ case: `${name}: peak RSS (own process)`, value: r.maxRssMiB, unit: "MiB" });

@@ -12,7 +12,7 @@ process.once("SIGINT", () => abort.abort(new Error("interrupted")));
 
 process.exitCode = await runCli<WhisperPipeline>(process.argv.slice(2), {
   transcribe,
-  loadModel: (source, { modelDir, dtype }) => loadWhisper(source, { dtype, hub: { cacheDir: modelDir } }),
+  loadModel: (source, { modelDir, dtype, computeType }) => loadWhisper(source, { dtype, computeType, hub: { cacheDir: modelDir } }),
   setThreads: setNumThreads,
   stdout: process.stdout,
   stderr: process.stderr,

@@ -3,6 +3,8 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { SingleBar } from "cli-progress";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { COMPUTE_TYPES } from "./model/load.js";
+import type { WhisperComputeType } from "./model/load.js";
 import { MODEL_NAMES, modelSource } from "./pipeline.js";
 import { npArange } from "./pyformat.js";
 import { DEFAULT_APPEND_PUNCTUATIONS, DEFAULT_PREPEND_PUNCTUATIONS } from "./timing.js";
@@ -23,9 +25,10 @@ export interface CliDeps<M = unknown> {
   transcribe: (audioPath: string, options: TranscribeOptions & { model?: string | M }) => Promise<TranscribeResult>;
   /**
    * Loads the model once for all the files (`modelDir`: the download cache folder, --model_dir;
-   * `dtype`: "float32" for --fp16 False, else undefined: the checkpoint's own precision).
+   * `dtype`: "float32" for --fp16 False, else undefined: the checkpoint's own precision;
+   * `computeType`: --compute_type when not "default").
    */
-  loadModel?: (source: string, options: { modelDir?: string; dtype?: "float32" }) => Promise<M>;
+  loadModel?: (source: string, options: { modelDir?: string; dtype?: "float32"; computeType?: WhisperComputeType }) => Promise<M>;
   /** Sets the CPU threads (--threads). */
   setThreads?: (threads: number) => void;
   stdout: CliStream;
@@ -71,7 +74,7 @@ interface CliArgs {
   verbose: boolean; task: "transcribe" | "translate"; language: string | null; temperature: number;
   best_of: number | null; beam_size: number | null; patience?: number; length_penalty?: number;
   suppress_tokens: string; initial_prompt?: string; carry_initial_prompt: boolean; condition_on_previous_text: boolean;
-  fp16: boolean; temperature_increment_on_fallback: number | null; compression_ratio_threshold: number | null;
+  fp16: boolean; compute_type: WhisperComputeType; temperature_increment_on_fallback: number | null; compression_ratio_threshold: number | null;
   logprob_threshold: number | null; no_speech_threshold: number | null; word_timestamps: boolean;
   prepend_punctuations: string; append_punctuations: string; highlight_words: boolean; max_line_width: number | null;
   max_line_count: number | null; max_words_per_line: number | null; threads: number | null; clip_timestamps: string;
@@ -110,6 +113,7 @@ function buildCommand(): Command {
     .addOption(bool("carry_initial_prompt", "if True, prepend initial_prompt to every internal decode() call", false))
     .addOption(bool("condition_on_previous_text", "if True, provide the previous output of the model as a prompt for the next window", true))
     .addOption(bool("fp16", "compute in the checkpoint's half precision (float16 weights stay float16, float32 accumulation); False: float32", true))
+    .addOption(opt("--compute_type <type>", "(faster-whisper's) int8: Linear weights quantized to Q8_0 at load, int8 dot products; int8_float16 / int8_float32 also set the other layers' precision; float16 / float32: as --fp16", "default").choices([...COMPUTE_TYPES]))
     .addOption(opt("--temperature_increment_on_fallback <t>", "temperature to increase when falling back when the decoding fails to meet either of the thresholds below", 0.2, optional(pyFloat)))
     .addOption(opt("--compression_ratio_threshold <r>", "if the gzip compression ratio is higher than this value, treat the decoding as failed", 2.4, optional(pyFloat)))
     .addOption(opt("--logprob_threshold <lp>", "if the average log probability is lower than this value, treat the decoding as failed", -1.0, optional(pyFloat)))
@@ -192,6 +196,15 @@ function checkArgs(files: string[], args: CliArgs, command: Command, exists: (pa
   return { language, temperature };
 }
 
+/** The load options of --fp16 and --compute_type (none for the defaults: the checkpoint's precision). */
+function loadPrecision(args: CliArgs): { dtype?: "float32"; computeType?: WhisperComputeType } {
+  const computeType = args.compute_type === "default" ? undefined : args.compute_type;
+  if (args.fp16) return computeType ? { computeType } : {};
+  if (computeType?.endsWith("float16")) throw new UsageError(`--fp16 False contradicts --compute_type ${computeType}`);
+  // float32 for what computeType leaves open (int8: the layers it does not quantize).
+  return computeType?.endsWith("float32") ? { computeType } : { dtype: "float32", ...(computeType ? { computeType } : {}) };
+}
+
 /** openai's transcribe() keyword arguments from the command line, in our names. */
 function transcribeOptions(args: CliArgs, language: string | undefined, temperature: number[]): TranscribeOptions {
   return {
@@ -212,6 +225,7 @@ async function runParsed<M>(files: string[], args: CliArgs, command: Command, de
   const { stdout, stderr } = deps;
   const note = (text: string): void => void stderr.write(`whisper: ${text}\n`);
   const { language, temperature } = checkArgs(files, args, command, deps.exists ?? existsSync, note);
+  const precision = loadPrecision(args);
   if (args.threads) deps.setThreads?.(args.threads);
   const options: TranscribeOptions = { ...transcribeOptions(args, language, temperature), signal: deps.signal };
   const writerOptions: WriterOptions = {
@@ -225,7 +239,7 @@ async function runParsed<M>(files: string[], args: CliArgs, command: Command, de
   let loaded: string | M = source;
   if (deps.loadModel) {
     try {
-      loaded = await deps.loadModel(source, { modelDir: args.model_dir, ...(args.fp16 ? {} : { dtype: "float32" as const }) });
+      loaded = await deps.loadModel(source, { modelDir: args.model_dir, ...precision });
     } catch (e) {
       throw new Error(`could not load the model ${source}: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -239,7 +253,7 @@ async function runParsed<M>(files: string[], args: CliArgs, command: Command, de
     }
     try {
       const result = await deps.transcribe(file, {
-        ...options, model: loaded, ...(deps.loadModel || args.fp16 ? {} : { load: { dtype: "float32" as const } }),
+        ...options, model: loaded, ...(deps.loadModel || Object.keys(precision).length === 0 ? {} : { load: precision }),
         onSegment: args.verbose ? (s: Segment) => void stdout.write(segmentLine(s)) : undefined,
         onProgress: progress.update,
       });

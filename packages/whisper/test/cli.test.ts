@@ -106,6 +106,23 @@ describe("whisper command line", () => {
     expect(r.stdout).toBe(""); // not verbose; language given by the .en model
   });
 
+  it("--compute_type (faster-whisper's names) reaches the loader, with --fp16 False where they agree", async () => {
+    const loads = async (...flags: string[]) => (await run([audio, "-o", join(dir, "ct"), "--verbose", "False", "-f", "txt", ...flags])).loads;
+    expect(await loads("--compute_type", "int8")).toEqual([["openai/whisper-large-v3-turbo", { modelDir: undefined, computeType: "int8" }]]);
+    expect(await loads("--compute_type", "int8", "--fp16", "False")).toEqual([["openai/whisper-large-v3-turbo", { modelDir: undefined, dtype: "float32", computeType: "int8" }]]);
+    expect(await loads("--compute_type", "float32", "--fp16", "False")).toEqual([["openai/whisper-large-v3-turbo", { modelDir: undefined, computeType: "float32" }]]);
+    expect(await loads("--compute_type", "default")).toEqual([["openai/whisper-large-v3-turbo", { modelDir: undefined }]]);
+    // Without loadModel the precision travels with each transcribe call.
+    const r = await run([audio, "-o", join(dir, "ct"), "--verbose", "False", "-f", "txt", "--compute_type", "int8_float32"], { load: false });
+    expect(r.calls[0].options).toMatchObject({ load: { computeType: "int8_float32" } });
+    const bad = await run([audio, "--compute_type", "int4"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("argument 'int4' is invalid. Allowed choices are default, int8, int8_float16, int8_float32, float16, float32");
+    const clash = await run([audio, "--compute_type", "float16", "--fp16", "False"]);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toBe("whisper: error: --fp16 False contradicts --compute_type float16\n");
+  });
+
   it("handles several files, language names, --flag=value, no fallback, and model paths", async () => {
     const second = join(dir, "second.wav");
     await writeFile(second, "x");

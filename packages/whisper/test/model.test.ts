@@ -1,6 +1,6 @@
 // The Whisper model against transformers on tiny random checkpoints in three layouts
 // (fixtures from tools/reference/gen_whisper_model.py).
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -291,6 +291,63 @@ describe("quantized checkpoints", () => {
       expect(maxAbsDiff(logits(q.model), logits(f.model))).toBeLessThan(1e-3);
     });
   }
+});
+
+describe("computeType int8 (Q8_0 at load)", () => {
+  // The q model (d_model 32: whole Q8_0 blocks) as a float checkpoint: the 8-bit file dequantized,
+  // the weights transformers' reference ran on.
+  const r = refs["q-mlx-8bit"];
+  const folder = join(tmp, "q-float");
+  const floatFolder = async () => {
+    if (existsSync(folder)) return folder;
+    const src = join(dir, "q-mlx-8bit");
+    const { tensors } = tc.io.loadWeights(join(src, "weights.npz"));
+    const float = new Map<string, tc.Tensor>();
+    for (const [k, w] of tensors) {
+      const base = k.slice(0, -".weight".length);
+      if (k.endsWith(".scales") || k.endsWith(".biases")) continue;
+      float.set(k, tensors.has(`${base}.scales`)
+        ? tc.quant.dequantize(w, tensors.get(`${base}.scales`)!.astype("float32"), tensors.get(`${base}.biases`)!.astype("float32"), { bits: 8, groupSize: 32 })
+        : w);
+    }
+    const { quantization: _, ...cfg } = JSON.parse(readFileSync(join(src, "config.json"), "utf8"));
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, "config.json"), JSON.stringify(cfg));
+    await tc.io.saveSafetensors(join(folder, "weights.safetensors"), float);
+    return folder;
+  };
+
+  // Two roundings on top of the float model: the weights (MLX 8-bit values re-rounded to Q8_0
+  // blocks) and the activations (int8 per block, as ggufMatmul does). On this random model the
+  // encoder output moves by up to ~0.04 (of ~0.5 at most, so under 10% of its range); argmax stays exact.
+  const relativeDiff = (a: tc.Tensor, b: tc.Tensor) => maxAbsDiff(a, b) / Math.max(...(b.astype("float32").dataSync() as Float32Array).map(Math.abs));
+  for (const computeType of ["int8_float32", "int8"] as const) {
+    it(`${computeType}: every Linear and the token table become Q8_0 blocks; within 10% of the float model, transformers' argmax`, async () => {
+      const loaded = loadWhisperModel(await floatFolder(), { computeType });
+      expect(loaded.quantization).toEqual({ ggmlType: "Q8_0" });
+      const layers = loaded.model.namedModules().filter(([, l]) => l instanceof tc.nn.GgmlLinear || l instanceof tc.nn.GgmlEmbedding);
+      expect(layers.length).toBe(2 * 6 + 2 * 10 + 1);
+      expect(loaded.model.namedModules().some(([, l]) => l instanceof tc.nn.Linear || l instanceof tc.nn.Embedding)).toBe(false);
+      // int8 alone keeps the checkpoint's other weights as they are (this file: float32).
+      expect(loaded.model.encoder.conv1.weight.dtype).toBe("float32");
+      const float = loadWhisperModel(await floatFolder(), { dtype: "float32" }).model;
+      const want = float.embedAudio(melOf(r)), got = loaded.model.embedAudio(melOf(r));
+      expect(relativeDiff(got, want)).toBeLessThan(0.1);
+      const logits = loaded.model.logits([r.tokens], got);
+      expect(relativeDiff(logits, float.logits([r.tokens], want))).toBeLessThan(0.1);
+      expect(argmaxRows(logits)).toEqual(r.argmax);
+    });
+  }
+
+  it("int8_float16 computes the rest in float16; bad values and contradictions are named", async () => {
+    const f = await floatFolder();
+    expect(loadWhisperModel(f, { computeType: "int8_float16" }).model.encoder.conv1.weight.dtype).toBe("float16");
+    expect(loadWhisperModel(f, { computeType: "int8", dtype: "float16" }).model.dtype).toBe("float16");
+    expect(() => loadWhisperModel(f, { computeType: "int4" as "int8" })).toThrow(
+      'computeType must be one of default, int8, int8_float16, int8_float32, float16, float32, got "int4"');
+    expect(() => loadWhisperModel(f, { computeType: "float16", dtype: "float32" })).toThrow(
+      "computeType float16 computes in float16, but dtype is float32: give one of them");
+  });
 });
 
 describe("incremental decoding", () => {

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { nn } from "@tessera/core";
 import { fixturesDir, sharedDataFile } from "../../../test/helpers/reference.js";
 import { ensureWhisperBase } from "../../../tools/weights/whisper-base.js";
 import { ensureWhisperBaseMlx4bit } from "../../../tools/weights/mlx.js";
@@ -50,6 +51,7 @@ beforeAll(async () => {
   }
   // Loaded once per layout (transcribe() with a path would load the model on every call).
   state.models.hf = await loadWhisper(hf.dir);
+  state.models.int8 = await loadWhisper(hf.dir, { computeType: "int8" });
   const mlx = await ensureWhisperBaseMlx4bit();
   if ("dir" in mlx) state.models.mlx4bit = await loadWhisper(mlx.dir);
   const ggml = await ensureWhisperBaseGgml();
@@ -146,3 +148,39 @@ for (const layout of ["hf", "mlx4bit", "ggml"] as const) {
     }
   });
 }
+
+// computeType "int8": the float16 checkpoint's Linear and Embedding weights quantized to Q8_0 at
+// load, int8 dot products in the matmuls. The words must not change (openai-whisper's on the
+// float16 weights, which the hf tests above show ours equal); word times stay close to float16's.
+describe("transcribe() with real whisper-base weights, computeType int8 (Q8_0)", () => {
+  const cases = [
+    ...(JFK ? [{ name: "jfk", audio: JFK }] : []),
+    ...speech.clips.map((c) => ({ name: c.file.replace(/\.flac$/, ""), audio: join(speechDir, c.file) })),
+  ];
+  it("quantizes every Linear and the token table to Q8_0; convolutions and norms stay float16", (ctx) => {
+    const p = state.models.int8;
+    if (!p) return ctx.skip(state.skipped ?? "no int8 model");
+    const block = p.model.decoder.blocks[0];
+    expect(block.mlp1).toBeInstanceOf(nn.GgmlLinear);
+    expect((block.mlp1 as nn.GgmlLinear).type).toBe("Q8_0");
+    expect(p.model.encoder.blocks[0].attn.query).toBeInstanceOf(nn.GgmlLinear);
+    expect(p.model.decoder.token_embedding).toBeInstanceOf(nn.GgmlEmbedding);
+    expect(p.model.encoder.conv1.weight.dtype).toBe("float16");
+    expect(p.model.dtype).toBe("float16");
+    expect(p.quantization).toEqual({ ggmlType: "Q8_0" });
+  });
+  for (const { name, audio } of cases) {
+    it(`${name}: the same words as float16 (openai-whisper's), word times within 100 ms of float16's`, async (ctx) => {
+      const model = state.models.int8;
+      if (!model) return ctx.skip(state.skipped ?? "no int8 model");
+      const r = await transcribe(audio, { ...options, model });
+      const ref = openai.results[name];
+      expect(plain(r.text)).toEqual(plain(ref.text));
+      const want = ref.segments.flatMap((s) => s.words);
+      const got = words(r);
+      expect(got.map((w) => plain(w.word).join(" "))).toEqual(want.map((w) => plain(w.word).join(" ")));
+      const worst = Math.max(...got.map((w, i) => Math.max(Math.abs(w.start - want[i].start), Math.abs(w.end - want[i].end))));
+      expect(worst).toBeLessThanOrEqual(TOLERANCE + 1e-9); // measured: at most 60 ms
+    });
+  }
+});

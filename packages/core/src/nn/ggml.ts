@@ -3,7 +3,7 @@
 import { DEQUANTIZABLE, dequantize, ggmlType } from "../io/ggml_types.js";
 import { add } from "../ops/elementwise.js";
 import { take } from "../ops/layout.js";
-import { ggufMatmul } from "../quant/gguf.js";
+import { GGUF_QUANTIZE_TYPES, ggufMatmul, quantizeGgml } from "../quant/gguf.js";
 import { zeros } from "../ops/creation.js";
 import type { Tensor } from "../tensor.js";
 import { Embedding, Linear } from "./layers.js";
@@ -35,6 +35,15 @@ export class GgmlLinear extends Module {
     this.freeze();
   }
 
+  /** A copy of `linear` with its weight quantized to `type` blocks (its bias kept as is). */
+  static fromLinear(linear: Linear, type: (typeof GGUF_QUANTIZE_TYPES)[number] = "Q8_0"): GgmlLinear {
+    const [out, inp] = linear.weight.shape;
+    const q = new GgmlLinear(inp, out, type, { bias: false });
+    q.weight = quantizeGgml(linear.weight, type);
+    if (linear.bias) q.bias = linear.bias;
+    return q;
+  }
+
   forward(x: Tensor): Tensor {
     const y = ggufMatmul(x, this.weight, this.type);
     return this.bias ? add(y, this.bias) : y;
@@ -54,6 +63,14 @@ export class GgmlEmbedding extends Module {
     this.dtype = opts.dtype ?? "float32";
     this.weight = zeros([numEmbeddings, rowBytes], "uint8");
     this.freeze();
+  }
+
+  /** A copy of `embedding` with its table quantized to `type` blocks; rows expand to its dtype (float16 stays float16). */
+  static fromEmbedding(embedding: Embedding, type: (typeof GGUF_QUANTIZE_TYPES)[number] = "Q8_0"): GgmlEmbedding {
+    const [n, dims] = embedding.weight.shape;
+    const q = new GgmlEmbedding(n, dims, type, { dtype: embedding.weight.dtype === "float16" ? "float16" : "float32" });
+    q.weight = quantizeGgml(embedding.weight, type);
+    return q;
   }
 
   /** Rows for integer ids of any shape: [...ids.shape, dims]. */
@@ -90,5 +107,29 @@ export function useGgmlWeights<M extends Module>(model: M, types: ReadonlyMap<st
   });
   const missing = [...types.keys()].filter((p) => !seen.has(p));
   if (missing.length) throw new Error(`useGgmlWeights: the model has no Linear or Embedding layer named ${missing.map((p) => `'${p}'`).join(", ")}`);
+  return model;
+}
+
+export interface QuantizeGgmlModelOptions {
+  /** Block type to write (default Q8_0). */
+  type?: (typeof GGUF_QUANTIZE_TYPES)[number];
+  /** Which Linear / Embedding leaves to quantize (default: every one whose feature size is a multiple of 32). */
+  predicate?: (path: string, module: Linear | Embedding) => boolean;
+}
+
+/**
+ * Replaces the Linear and Embedding leaves of `model` with GgmlLinear / GgmlEmbedding holding their
+ * weights quantized to ggml blocks (Q8_0: int8 values with a float16 scale per 32), in place, so the
+ * matmuls take the int8 dot-product kernels of {@link ggufMatmul}. Returns the model.
+ */
+export function quantizeGgmlModel<M extends Module>(model: M, opts: QuantizeGgmlModelOptions = {}): M {
+  const type = opts.type ?? "Q8_0";
+  if (!(GGUF_QUANTIZE_TYPES as readonly string[]).includes(type))
+    throw new Error(`quantizeGgmlModel: type must be one of ${GGUF_QUANTIZE_TYPES.join(", ")}, got ${String(type)}`);
+  const predicate = opts.predicate ?? ((_: string, m: Linear | Embedding) => m.weight.shape[m.weight.ndim - 1] % 32 === 0);
+  replaceLeaves(model, "", (path, m) => {
+    if (!(m instanceof Linear || m instanceof Embedding) || !predicate(path, m)) return undefined;
+    return m instanceof Linear ? GgmlLinear.fromLinear(m, type) : GgmlEmbedding.fromEmbedding(m, type);
+  });
   return model;
 }

@@ -9,6 +9,7 @@ export type { UnaryLayer, SequentialLayer } from "./sequential.js";
 export { GELU, SiLU, ReLU, Tanh, Sigmoid, gelu, geluApprox, geluFastApprox, silu, relu, tanh, sigmoid } from "./activations.js";
 export type { GeluApprox } from "./activations.js";
 export { QuantizedLinear, QuantizedEmbedding, quantize, quantizeFromConfig, type QuantizedLayerOptions, type QuantizePredicate, type QuantizeModelOptions } from "./quantized.js";
-export { GgmlLinear, GgmlEmbedding, useGgmlWeights } from "./ggml.js";
+export { GgmlLinear, GgmlEmbedding, quantizeGgmlModel, useGgmlWeights } from "./ggml.js";
+export type { QuantizeGgmlModelOptions } from "./ggml.js";
 export { isLowRankTarget, checkLowRank, lowRankDelta, fuseLowRank, setLowRank, lowRankOf } from "./lora.js";
 export type { LowRankUpdate, LowRankTarget } from "./lora.js";

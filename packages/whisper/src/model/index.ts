@@ -14,5 +14,5 @@ export {
 export type { AlignmentHeads } from "./alignment.js";
 export { readMlxQuantization, dequantizeAffine, dequantizeMlxWeights } from "./quantized.js";
 export type { MlxQuantization } from "./quantized.js";
-export { loadWhisperModel } from "./load.js";
-export type { LoadWhisperOptions, LoadedWhisperModel, TokenizerFiles, WhisperLayout } from "./load.js";
+export { COMPUTE_TYPES, loadWhisperModel } from "./load.js";
+export type { LoadWhisperOptions, LoadedWhisperModel, TokenizerFiles, WhisperComputeType, WhisperLayout } from "./load.js";

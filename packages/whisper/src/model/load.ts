@@ -27,6 +27,32 @@ export interface LoadWhisperOptions {
    * float32). "float32" widens a half checkpoint (more exact, slower: twice the bytes per token).
    */
   dtype?: WhisperDType;
+  /**
+   * faster-whisper's `compute_type`: "float16" or "float32" set `dtype`; "int8" quantizes every
+   * float Linear and Embedding weight to Q8_0 blocks at load (int8 values, a float16 scale per 32)
+   * whose matmuls take int8 dot products (the activations rounded to int8 blocks as llama.cpp does),
+   * with the rest (convolutions, norms, attention) in `dtype`, default the checkpoint's.
+   * "int8_float16" / "int8_float32" say that dtype. Layers a file already stores quantized stay
+   * as they are. Default "default": the checkpoint's weights as they are.
+   */
+  computeType?: WhisperComputeType;
+}
+
+/** faster-whisper's compute types that loadWhisperModel takes. */
+export const COMPUTE_TYPES = ["default", "int8", "int8_float16", "int8_float32", "float16", "float32"] as const;
+export type WhisperComputeType = (typeof COMPUTE_TYPES)[number];
+
+// The float dtype and whether to quantize to Q8_0, from dtype and computeType (which must agree).
+function precision(opts: LoadWhisperOptions): { dtype?: WhisperDType; int8: boolean } {
+  const { dtype, computeType = "default" } = opts;
+  if (dtype !== undefined && !["float32", "float16", "bfloat16"].includes(dtype))
+    throw new Error(`loadWhisperModel: dtype must be float32, float16 or bfloat16, got ${String(dtype)}`);
+  if (!(COMPUTE_TYPES as readonly string[]).includes(computeType))
+    throw new Error(`loadWhisperModel: computeType must be one of ${COMPUTE_TYPES.join(", ")}, got ${JSON.stringify(computeType)}`);
+  const implied = computeType.match(/float(16|32)$/)?.[0] as WhisperDType | undefined;
+  if (implied && dtype && implied !== dtype)
+    throw new Error(`loadWhisperModel: computeType ${computeType} computes in ${implied}, but dtype is ${dtype}: give one of them`);
+  return { dtype: dtype ?? implied, int8: computeType.startsWith("int8") };
 }
 
 /** Tokenizer-related files found beside the weights (by file name), and ggml's own vocabulary. */
@@ -106,9 +132,16 @@ const LOOKED_FOR =
  * Throws naming the missing files, an unknown layout, or missing/unexpected weight keys.
  */
 export function loadWhisperModel(path: string, opts: LoadWhisperOptions = {}): LoadedWhisperModel {
-  const dtype = opts.dtype;
-  if (dtype !== undefined && !["float32", "float16", "bfloat16"].includes(dtype))
-    throw new Error(`loadWhisperModel: dtype must be float32, float16 or bfloat16, got ${String(dtype)}`);
+  const { dtype, int8 } = precision(opts);
+  const loaded = loadAny(path, dtype);
+  if (!int8) return loaded;
+  // Q8_0 at load: the tied logits then read the int8 table too (not the float16 copy).
+  nn.quantizeGgmlModel(loaded.model);
+  loaded.model.decoder._halfTable = undefined;
+  return { ...loaded, quantization: loaded.quantization ?? { ggmlType: "Q8_0" } };
+}
+
+function loadAny(path: string, dtype: WhisperDType | undefined): LoadedWhisperModel {
   if (!existsSync(path)) fail(path, "no such file or folder");
   if (!statSync(path).isDirectory()) {
     if (isGgml(path)) return loadGgml(path, dtype);
