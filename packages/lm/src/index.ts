@@ -61,3 +61,5 @@ export { servedLm } from "./server/model.js";
 export type { ServedModel, ServedPrompt } from "./server/model.js";
 export { RequestError } from "./server/errors.js";
 export { JobQueue } from "./server/queue.js";
+export { runCli } from "./cli.js";
+export type { CliDeps, CliStream } from "./cli.js";
