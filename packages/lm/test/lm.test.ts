@@ -2,7 +2,7 @@
 // greedy tokens, stop strings, logprobs, seeds, JSON output, prompt caches and bad input.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fixturesDir } from "../../../test/helpers/reference.js";
 import { loadLm } from "../src/index.js";

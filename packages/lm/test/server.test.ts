@@ -1,7 +1,7 @@
 // The OpenAI-compatible server on the tiny llama fixture, driven by the official openai client
 // (unchanged) over loopback: its outputs against lm.generate / lm.chat, streaming, usage, stop,
 // logprobs, JSON schema output, concurrency, a client that aborts, and the 400s.
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, loadLm, servedLm } from "../src/index.js";
