@@ -3,6 +3,7 @@
 import { setNumThreads } from "@tessera/core";
 import { runCli } from "./cli.js";
 import { loadLm } from "./lm.js";
+import { loadServedVision } from "./vision.js";
 
 // Ctrl-C stops the generation in progress (or the server); a second one exits at once.
 const abort = new AbortController();
@@ -14,6 +15,7 @@ process.once("SIGTERM", () => abort.abort(new Error("terminated")));
 
 process.exitCode = await runCli(process.argv.slice(2), {
   loadModel: (source) => loadLm(source),
+  loadServed: (source) => loadServedVision(source),
   setThreads: setNumThreads,
   stdin: process.stdin,
   stdout: process.stdout,

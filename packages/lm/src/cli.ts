@@ -6,6 +6,7 @@ import type { Readable } from "node:stream";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { Lm } from "./lm.js";
 import type { LmGenerateOptions } from "./lm.js";
+import type { ServedModel } from "./server/model.js";
 import { createServer } from "./server/server.js";
 import type { GenerateResult } from "./text.js";
 import type { ChatMessage } from "./tokenizer/template.js";
@@ -18,6 +19,8 @@ export interface CliStream {
 /** The outside world of runCli; tests and the bin pass their own. */
 export interface CliDeps {
   loadModel: (source: string) => Promise<Lm>;
+  /** For `lm serve`: a model other than an Lm to serve (a vision-language model), or undefined to use loadModel. */
+  loadServed?: (source: string, opts: { allowRemoteImages: boolean }) => Promise<ServedModel | undefined>;
   setThreads?: (threads: number) => void;
   stdin: Readable & { isTTY?: boolean };
   stdout: CliStream;
@@ -164,8 +167,9 @@ function buildCommand(deps: CliDeps): Command {
     .addOption(new Option("--threads <n>", "CPU threads").argParser(int))
     .action(async (o: { model: string; port: number; host: string; modelId?: string; allowRemoteImages?: boolean; threads?: number }) => {
       if (o.port < 0 || o.port > 65535) throw new UsageError("--port must be 0 to 65535");
-      const lm = await load(o, deps);
-      const app = createServer(lm, { modelId: o.modelId ?? o.model, allowRemoteImages: o.allowRemoteImages });
+      if (o.threads !== undefined && o.threads >= 1) deps.setThreads?.(o.threads);
+      const model = (await deps.loadServed?.(o.model, { allowRemoteImages: o.allowRemoteImages === true })) ?? await load(o, deps);
+      const app = createServer(model, { modelId: o.modelId ?? o.model, allowRemoteImages: o.allowRemoteImages });
       const address = await app.listen({ port: o.port, host: o.host });
       deps.stderr.write(`lm serve: ${o.modelId ?? o.model} on ${address}/v1\n`);
       deps.onListening?.(address);

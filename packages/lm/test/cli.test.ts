@@ -2,6 +2,7 @@
 // lm.generate / lm.chat, chat with piped stdin against lm.chat turn by turn, serve answering the
 // openai client, and bad usage.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -61,8 +62,9 @@ describe("the lm command", () => {
     expect(r.stdout).toBe(expected);
   });
 
-  it("serve answers the openai client until it is stopped", async () => {
-    const p = spawn(process.execPath, ["--import", "tsx", bin, "serve", "--model", fx.dir, "--port", "0", "--model-id", "tiny"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  /** Starts `lm serve --port 0 args...`; resolves to its address and a stop function (resolving to the exit code). */
+  async function serve(args: string[]) {
+    const p = spawn(process.execPath, ["--import", "tsx", bin, "serve", "--port", "0", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     const address = await new Promise<string>((resolve, reject) => {
       p.stderr.setEncoding("utf8").on("data", (s: string) => {
@@ -73,15 +75,35 @@ describe("the lm command", () => {
       p.on("close", (code) => reject(new Error(`lm serve exited (${code}): ${stderr}`)));
     });
     const exited = new Promise<number | null>((resolve) => p.on("close", resolve));
+    return { address, stop: () => { p.kill("SIGTERM"); return exited; } };
+  }
+
+  it("serve answers the openai client until it is stopped", async () => {
+    const { address, stop } = await serve(["--model", fx.dir, "--model-id", "tiny"]);
     try {
       const client = new OpenAI({ baseURL: `${address}/v1`, apiKey: "unused", maxRetries: 0 });
       expect((await client.models.list()).data.map((m) => m.id)).toEqual(["tiny"]);
       const r = await client.completions.create({ model: "tiny", prompt: "Hello", max_tokens: 6, temperature: 0 });
       expect(r.choices[0].text).toBe((await model.generate("Hello", { maxTokens: 6 })).text);
     } finally {
-      p.kill("SIGTERM");
+      expect(await stop()).toBe(0);
     }
-    expect(await exited).toBe(0);
+  });
+
+  it("serve on a vision-language folder takes image_url parts (through @tessera/vlm)", async () => {
+    const { address, stop } = await serve(["--model", join(root, "test", "fixtures", "vlm", "llava"), "--model-id", "llava"]);
+    try {
+      const client = new OpenAI({ baseURL: `${address}/v1`, apiKey: "unused", maxRetries: 0 });
+      const png = readFileSync(join(root, "test", "fixtures", "vlm", "images", "wide.png")).toString("base64");
+      const r = await client.chat.completions.create({
+        model: "llava", max_tokens: 5, temperature: 0,
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: `data:image/png;base64,${png}` } }, { type: "text", text: "What is this?" }] }],
+      });
+      expect(r.usage?.completion_tokens).toBe(5);
+      expect(r.usage!.prompt_tokens).toBeGreaterThan(50); // the image's tokens are in the prompt
+    } finally {
+      expect(await stop()).toBe(0);
+    }
   });
 
   it("bad usage exits with 2 and says what was wrong", async () => {
