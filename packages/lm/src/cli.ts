@@ -191,6 +191,9 @@ async function chatLoop(lm: Lm, o: SamplingFlags, deps: CliDeps): Promise<void> 
   const rl = createInterface({ input: deps.stdin, output: tty ? (deps.stdout as NodeJS.WritableStream) : undefined, terminal: tty });
   if (tty) deps.stderr.write("Type a message; /reset starts over, /quit (or Ctrl-D) ends.\n");
   const ask = () => { if (tty) { rl.setPrompt(">> "); rl.prompt(); } };
+  // On a terminal readline takes Ctrl-C: it stops the reply in progress, or ends the chat at the prompt.
+  let turn: AbortController | undefined;
+  rl.on("SIGINT", () => { if (turn) turn.abort(new Error("interrupted")); else rl.close(); });
   ask();
   try {
     for await (const line of rl) {
@@ -205,10 +208,13 @@ async function chatLoop(lm: Lm, o: SamplingFlags, deps: CliDeps): Promise<void> 
       }
       if (text === "") { ask(); continue; }
       messages.push({ role: "user", content: text });
-      const r = await streamTo(lm, messages, { ...generateOptions(o, deps.signal), promptCache: cache }, { ...o, verbose: o.verbose && tty }, deps);
+      turn = new AbortController();
+      const signal = deps.signal ? AbortSignal.any([deps.signal, turn.signal]) : turn.signal;
+      const r = await streamTo(lm, messages, { ...generateOptions(o, signal), promptCache: cache }, { ...o, verbose: o.verbose && tty }, deps)
+        .finally(() => { turn = undefined; });
       deps.stdout.write("\n");
       messages.push({ role: "assistant", content: r.text });
-      if (r.finishReason === "abort") break;
+      if (deps.signal?.aborted) break;
       ask();
     }
   } finally {
