@@ -58,3 +58,13 @@ export { loadLm, PromptCache } from "./lm.js";
 export type { Lm, LmGenerateOptions, LoadLmOptions, Prompt } from "./lm.js";
 export { checkGenerateOptions, drainText, streamText } from "./text.js";
 export type { GenerateOptions, GenerateResult, ResponseFormat, TextChunk, TextGeneration, TokenLogprobInfo } from "./text.js";
+
+// The OpenAI-compatible server.
+export { createServer } from "./server/server.js";
+export type { ServerOptions } from "./server/server.js";
+export { servedLm } from "./server/model.js";
+export type { ServedModel, ServedPrompt } from "./server/model.js";
+export { RequestError } from "./server/errors.js";
+export { JobQueue } from "./server/queue.js";
+export { runCli } from "./cli.js";
+export type { CliDeps, CliStream } from "./cli.js";

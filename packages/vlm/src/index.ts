@@ -19,3 +19,5 @@ export { expandImages, promptImages } from "./processors/prompt.js";
 export type { PromptImages } from "./processors/prompt.js";
 export { loadVlm } from "./vlm.js";
 export type { Vlm, VlmGenerateOptions, VlmMessage, VlmResult } from "./vlm.js";
+export { servedVlm } from "./serve.js";
+export type { VlmServedInput } from "./serve.js";
