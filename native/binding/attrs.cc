@@ -77,6 +77,19 @@ std::vector<double> Attrs::floats(const char* key) const {
   Napi::Value v = get(key);
   if (v.IsEmpty()) fail(key, "is required");
   if (v.IsNumber()) return {v.As<Napi::Number>().DoubleValue()};
+  // A Float64Array / Float32Array is copied at once (a precomputed table, e.g. rope's inverse frequencies).
+  if (v.IsTypedArray()) {
+    auto ta = v.As<Napi::TypedArray>();
+    if (ta.TypedArrayType() == napi_float64_array) {
+      auto f = v.As<Napi::Float64Array>();
+      return std::vector<double>(f.Data(), f.Data() + f.ElementLength());
+    }
+    if (ta.TypedArrayType() == napi_float32_array) {
+      auto f = v.As<Napi::Float32Array>();
+      return std::vector<double>(f.Data(), f.Data() + f.ElementLength());
+    }
+    fail(key, "must be a Float64Array, Float32Array or an array of numbers");
+  }
   if (!v.IsArray()) fail(key, "must be a number or an array of numbers");
   auto arr = v.As<Napi::Array>();
   std::vector<double> out(arr.Length());

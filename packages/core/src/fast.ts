@@ -1,7 +1,7 @@
 // Fused ops (as MLX's mx.fast): each is one native kernel. `reference` holds the composite versions
 // made of plain ops, which the tests use as the definition of what each fused op computes.
 import { ropeParameters } from "./fast/rope-scaling.js";
-import type { RopeScaling } from "./fast/rope-scaling.js";
+import type { RopeParameters, RopeScaling } from "./fast/rope-scaling.js";
 import { callOp, Tensor } from "./tensor.js";
 
 export * as reference from "./fast/reference.js";
@@ -121,6 +121,11 @@ export interface RopeOptions {
   freqs?: Tensor;
   /** HF rope_scaling: linear, llama3 or yarn inverse frequencies (and YaRN's attention factor). */
   scaling?: RopeScaling;
+  /**
+   * The inverse frequencies and attention factor, precomputed once by `ropeParameters(dims, base,
+   * scaling)` (a decoding step then skips recomputing them per call); replaces base and scaling.
+   */
+  parameters?: RopeParameters;
 }
 
 /** Validated attributes of rope, shared with the reference. @internal */
@@ -136,7 +141,12 @@ export function ropeArgs(x: Tensor, dims: number, opts: RopeOptions) {
     if (opts.scaling) throw new Error("rope: give either freqs or scaling, not both");
     if (opts.freqs.dtype === "bool") throw new Error("rope: freqs must be numbers (periods), got a bool tensor");
   }
-  const params = opts.freqs ? undefined : ropeParameters(dims, base, opts.scaling);
+  if (opts.parameters !== undefined) {
+    if (opts.freqs || opts.scaling) throw new Error("rope: give parameters, freqs or scaling, not more than one");
+    if (opts.parameters.invFreq?.length !== dims / 2)
+      throw new Error(`rope: parameters.invFreq must have dims / 2 = ${dims / 2} entries, got ${String(opts.parameters.invFreq?.length)}`);
+  }
+  const params = opts.freqs ? undefined : opts.parameters ?? ropeParameters(dims, base, opts.scaling);
   return { traditional: opts.traditional ?? false, base, scale, offset, params };
 }
 

@@ -34,8 +34,8 @@ export interface YarnRopeScaling {
 export type RopeScaling = LinearRopeScaling | Llama3RopeScaling | YarnRopeScaling;
 
 export interface RopeParameters {
-  /** dims / 2 inverse frequencies. */
-  invFreq: number[];
+  /** dims / 2 inverse frequencies (a Float64Array is handed to the kernel without a per-element copy). */
+  invFreq: readonly number[] | Float64Array;
   /** Multiplies cos and sin (1 except for YaRN). */
   attentionFactor: number;
 }

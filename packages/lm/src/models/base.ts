@@ -78,6 +78,8 @@ export interface RopeConfig {
   scaling?: fast.RopeScaling;
   /** Rotated features (head_dim times partial_rotary_factor). */
   dims: number;
+  /** Inverse frequencies and attention factor of base and scaling, computed once (not at every step). */
+  parameters: fast.RopeParameters;
 }
 
 /**
@@ -107,12 +109,13 @@ export function ropeConfig(r: ConfigReader, headDim: number, layerType?: LayerTy
     throw new Error(`${r.source}: partial_rotary_factor must be in (0, 1], got ${JSON.stringify(partial)}`);
   const dims = Math.floor(headDim * partial);
   if (dims % 2) throw new Error(`${r.source}: head_dim * partial_rotary_factor (${dims}) must be even`);
-  return { base, scaling, dims };
+  const p = fast.ropeParameters(dims, base, scaling);
+  return { base, scaling, dims, parameters: { invFreq: Float64Array.from(p.invFreq), attentionFactor: p.attentionFactor } };
 }
 
 /** Applies rope to x [B, H, L, D] at the cache's position. */
 export function applyRope(x: Tensor, rope: RopeConfig, offset: number): Tensor {
-  return fast.rope(x, rope.dims, { base: rope.base, scaling: rope.scaling, offset });
+  return fast.rope(x, rope.dims, { parameters: rope.parameters, offset });
 }
 
 /** A linear layer as loaded: float or MLX-quantized or ggml blocks. */

@@ -12,6 +12,7 @@ import {
 } from "./base.js";
 import type { Config, ForwardOptions, LanguageModel, LayerType, Projection, RopeConfig, TokenEmbedding } from "./base.js";
 import { MLP as LlamaMLP, checkInputs, layerCaches } from "./llama.js";
+import { StepCompiler } from "./step.js";
 
 export interface GemmaArgs {
   modelType: string;
@@ -118,13 +119,27 @@ export class Attention extends nn.Module {
     this._qkv = fuseProjections([this.q_proj, this.k_proj, this.v_proj]);
   }
 
-  forward(x: Tensor, cache: LayerCache): Tensor {
+  /** q, k, v [B, H, L, D] of x, normed, before rope. */
+  heads(x: Tensor): [Tensor, Tensor, Tensor] {
     const a = this.args;
-    let [q, k, v] = qkvHeads(this, x, a.numAttentionHeads, a.numKeyValueHeads, a.headDim);
-    q = applyRope(q, this.rope, cache.offset);
-    k = applyRope(k, this.rope, cache.offset);
-    const o = attend(q, k, v, cache, { scale: a.queryPreAttnScalar ** -0.5, softcap: a.attnLogitSoftcapping });
+    return qkvHeads(this, x, a.numAttentionHeads, a.numKeyValueHeads, a.headDim);
+  }
+
+  /** Rope at the cache's position, then attention over the cache: [B, Hq, L, D]. */
+  attendHeads(q: Tensor, k: Tensor, v: Tensor, cache: LayerCache): Tensor {
+    const a = this.args;
+    return attend(applyRope(q, this.rope, cache.offset), applyRope(k, this.rope, cache.offset), v, cache,
+      { scale: a.queryPreAttnScalar ** -0.5, softcap: a.attnLogitSoftcapping });
+  }
+
+  /** The output projection of the heads. */
+  output(o: Tensor): Tensor {
     return this.o_proj.forward(mergeHeads(o));
+  }
+
+  forward(x: Tensor, cache: LayerCache): Tensor {
+    const [q, k, v] = this.heads(x);
+    return this.output(this.attendHeads(q, k, v, cache));
   }
 }
 
@@ -156,8 +171,11 @@ export class DecoderLayer extends nn.Module {
     }
   }
 
-  forward(x: Tensor, cache: LayerCache): Tensor {
-    const attn = this.self_attn.forward(this.input_layernorm.forward(x), cache);
+  // A one-token step's parts around the attention, compiled (step.ts).
+  _before = new StepCompiler(this, (x: Tensor) => this.self_attn.heads(this.input_layernorm.forward(x)));
+  _after = new StepCompiler(this, (x: Tensor, o: Tensor) => this.#afterAttention(x, this.self_attn.output(o)));
+
+  #afterAttention(x: Tensor, attn: Tensor): Tensor {
     if (!this.pre_feedforward_layernorm || !this.post_feedforward_layernorm) {
       // Gemma 1: Llama's block.
       const h = residual(x, attn);
@@ -165,6 +183,14 @@ export class DecoderLayer extends nn.Module {
     }
     const h = residual(x, this.post_attention_layernorm.forward(attn));
     return residual(h, this.post_feedforward_layernorm.forward(this.mlp.forward(this.pre_feedforward_layernorm.forward(h))));
+  }
+
+  forward(x: Tensor, cache: LayerCache): Tensor {
+    if (x.shape[1] === 1) {
+      const [q, k, v] = this._before.run(x);
+      return this._after.run(x, this.self_attn.attendHeads(q, k, v, cache));
+    }
+    return this.#afterAttention(x, this.self_attn.forward(this.input_layernorm.forward(x), cache));
   }
 }
 

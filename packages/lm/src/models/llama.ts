@@ -4,6 +4,7 @@
 // qwen2 (q/k/v biases), qwen3 (q/k RMSNorms per head), mistral (sliding window).
 import { Tensor, astype, multiply, nn, silu, split } from "@tessera/core";
 import { fuseProjections, qkvHeads } from "./fuse.js";
+import { StepCompiler } from "./step.js";
 import type { DType } from "@tessera/core";
 import { KVCache, RotatingKVCache } from "../cache.js";
 import { QuantizedKVCache } from "../quantized_cache.js";
@@ -86,13 +87,26 @@ export class Attention extends nn.Module {
     this._qkv = fuseProjections([this.q_proj, this.k_proj, this.v_proj]);
   }
 
-  forward(x: Tensor, cache: LayerCache): Tensor {
+  /** q, k, v [B, H, L, D] of x (normed per head where the model does), before rope. */
+  heads(x: Tensor): [Tensor, Tensor, Tensor] {
     const a = this.args;
-    let [q, k, v] = qkvHeads(this, x, a.numAttentionHeads, a.numKeyValueHeads, a.headDim);
-    q = applyRope(q, a.rope, cache.offset);
-    k = applyRope(k, a.rope, cache.offset);
-    const o = attend(q, k, v, cache, { scale: 1 / Math.sqrt(a.headDim) });
+    return qkvHeads(this, x, a.numAttentionHeads, a.numKeyValueHeads, a.headDim);
+  }
+
+  /** Rope at the cache's position, then attention over the cache: [B, Hq, L, D]. */
+  attendHeads(q: Tensor, k: Tensor, v: Tensor, cache: LayerCache): Tensor {
+    const a = this.args;
+    return attend(applyRope(q, a.rope, cache.offset), applyRope(k, a.rope, cache.offset), v, cache, { scale: 1 / Math.sqrt(a.headDim) });
+  }
+
+  /** The output projection of the heads. */
+  output(o: Tensor): Tensor {
     return this.o_proj.forward(mergeHeads(o));
+  }
+
+  forward(x: Tensor, cache: LayerCache): Tensor {
+    const [q, k, v] = this.heads(x);
+    return this.output(this.attendHeads(q, k, v, cache));
   }
 }
 
@@ -147,9 +161,22 @@ export class DecoderLayer extends nn.Module {
     this.post_attention_layernorm = new nn.RMSNorm(args.hiddenSize, { eps: args.rmsNormEps });
   }
 
-  forward(x: Tensor, cache: LayerCache): Tensor {
-    const h = residual(x, this.self_attn.forward(this.input_layernorm.forward(x), cache));
+  // A one-token step's parts around the attention, compiled (step.ts); Llama's own attention only.
+  _before = new StepCompiler(this, (x: Tensor) => (this.self_attn as Attention).heads(this.input_layernorm.forward(x)));
+  _after = new StepCompiler(this, (x: Tensor, o: Tensor) => this.#afterAttention(x, (this.self_attn as Attention).output(o)));
+
+  #afterAttention(x: Tensor, attn: Tensor): Tensor {
+    const h = residual(x, attn);
     return residual(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
+  }
+
+  forward(x: Tensor, cache: LayerCache): Tensor {
+    const attn = this.self_attn;
+    if (x.shape[1] === 1 && attn instanceof Attention) {
+      const [q, k, v] = this._before.run(x);
+      return this._after.run(x, attn.attendHeads(q, k, v, cache));
+    }
+    return this.#afterAttention(x, attn.forward(this.input_layernorm.forward(x), cache));
   }
 }
 
