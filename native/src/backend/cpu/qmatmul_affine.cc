@@ -342,14 +342,6 @@ void run_plain(const Problem& P, const S* scales, const S* biases, const std::ve
 
 }  // namespace
 
-namespace cpu::avx2 {
-void affine4_tile(const Affine4Job& job, int mr, int64_t m0, int64_t r0, int64_t r1) {
-#if defined(__AVX2__) && defined(__FMA__)
-  affine4::tile(job, mr, m0, r0, r1);
-#endif
-}
-}  // namespace cpu::avx2
-
 void QuantizedMatmul::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
   Array w = ctx.contiguous(in[1]), scales = ctx.contiguous(in[2]), biases = ctx.contiguous(in[3]);
   std::vector<float> X = rows_as_float(in[0], ctx.pool);

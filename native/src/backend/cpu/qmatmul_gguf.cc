@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "backend/cpu/gguf_blocks.h"
-#include "backend/cpu/gguf_q8_tiles.h"
+#include "backend/cpu/gguf_q8_dot.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/qmatmul_common.h"
 #include "tessera/primitives/quant.h"
@@ -67,14 +67,6 @@ void matvec_generic(DecodeFn decode, const Problem& P, int64_t m0, int64_t mr, i
 }
 
 }  // namespace
-
-namespace cpu::avx2 {
-void gguf_q8_rows(const GgufQ8Job& job, const q8::Rows& x, int64_t n0, int64_t n1) {
-#if defined(__AVX2__) && defined(__FMA__)
-  q8::q8_rows_all(job, x, n0, n1);
-#endif
-}
-}  // namespace cpu::avx2
 
 void GgufMatmul::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx) {
   GgmlTypeTraits tr = ggml_block_traits(uint32_t(type_));
