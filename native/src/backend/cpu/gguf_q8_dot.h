@@ -17,9 +17,24 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
-namespace tessera::cpu::q8 {
+// TESSERA_Q8_VNNI (defined by qmatmul_vnni_avx512.cc, which includes this header inside an
+// AVX512-VNNI target region) compiles the same kernels into namespace q8_vnni with the integer
+// steps on VNNI: vpdpbusd (u8 x i8, 4 products summed into each int32 lane) for maddubs + madd(1),
+// vpdpwssd for madd + add. The int32 lanes hold the same integers as the AVX2 forms (whose int16
+// pair sums never saturate here), so both levels give bit-identical results.
+#ifndef TESSERA_Q8_NS
+#define TESSERA_Q8_NS q8
+#endif
 
+namespace tessera::cpu::TESSERA_Q8_NS {
+
+#ifdef TESSERA_Q8_VNNI
+using ::tessera::cpu::q8::Rows;
+#endif
+
+#ifndef Q8_INLINE
 #define Q8_INLINE inline __attribute__((always_inline))
+#endif
 
 // The MR activation rows a kernel reads (row pointers, offset by the caller's m0).
 template <int MR>
@@ -36,9 +51,25 @@ struct Act {
 
 Q8_INLINE __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 Q8_INLINE __m128i load16(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+#ifdef TESSERA_Q8_VNNI
+// int32 lane i: sum of the 4 products u[4i + j] * s[4i + j] (u unsigned, s signed).
+Q8_INLINE __m256i mul_sum_u8i8(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+// The same over two vector pairs: lane i sums 8 products.
+Q8_INLINE __m256i mul_sum2_u8i8(__m256i u0, __m256i s0, __m256i u1, __m256i s1) {
+  return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), u0, s0), u1, s1);
+}
+// acc + madd_epi16(a, b).
+Q8_INLINE __m256i madd_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_dpwssd_epi32(acc, a, b); }
+#else
 Q8_INLINE __m256i mul_sum_u8i8(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
+// int16 lanes: pair sums of each maddubs added (callers keep them within int16), then widened.
+Q8_INLINE __m256i mul_sum2_u8i8(__m256i u0, __m256i s0, __m256i u1, __m256i s1) {
+  return _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(u0, s0), _mm256_maddubs_epi16(u1, s1)), _mm256_set1_epi16(1));
+}
+Q8_INLINE __m256i madd_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
+#endif
 Q8_INLINE __m256i low4(__m256i v) { return _mm256_and_si256(v, _mm256_set1_epi8(0x0F)); }
 Q8_INLINE __m256i high4(__m256i v) { return _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F)); }
 Q8_INLINE float hsum128(__m128 s) {
@@ -105,7 +136,6 @@ void rows_q4_0(const uint8_t* w, int64_t row_bytes, int64_t nb, const Rows& xr, 
   float local[MR * 512];  // rows of up to 512 blocks (K = 16384) need no allocation
   std::vector<float> heap(ld > 512 ? size_t(MR * ld) : 0);
   float* sc = ld > 512 ? heap.data() : local;
-  const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t n = n0; n < n1; ++n) {
     const uint8_t* row = w + n * row_bytes;
     __m256 corr[MR];
@@ -119,11 +149,11 @@ void rows_q4_0(const uint8_t* w, int64_t row_bytes, int64_t nb, const Rows& xr, 
       const __m256i lo = low4(v), hi = high4(v);
       for (int m = 0; m < MR; ++m) {
         const int8_t* y = x.q[m] + 64 * j;
-        // int16 lanes: two pair sums of at most 2 * 15 * 127 each, no overflow.
-        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, load32(y)), _mm256_maddubs_epi16(hi, load32(y + 32)));
+        // int16 lanes (AVX2): two pair sums of at most 2 * 15 * 127 each, no overflow.
+        const __m256i p = mul_sum2_u8i8(lo, load32(y), hi, load32(y + 32));
         const float* s = sc + m * ld + 2 * j;
         const __m256 f = _mm256_set_m128(_mm_broadcast_ss(s + 1), _mm_broadcast_ss(s));
-        a[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), f, a[m]);
+        a[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), f, a[m]);
       }
     };
     const int64_t pairs = nb / 2;
@@ -186,9 +216,7 @@ Q8_INLINE void block_q45_k(const uint8_t* b, int64_t i, const Act<MR>& x, __m256
     const __m256i sa = bcast16(scales, 2 * j), sb = bcast16(scales, 2 * j + 1);
     for (int m = 0; m < MR; ++m) {
       const int8_t* y = x.q[m] + 256 * i + 64 * j;
-      const __m256i pa = _mm256_madd_epi16(sa, _mm256_maddubs_epi16(qa, load32(y)));
-      const __m256i pb = _mm256_madd_epi16(sb, _mm256_maddubs_epi16(qb, load32(y + 32)));
-      sumi[m] = _mm256_add_epi32(sumi[m], _mm256_add_epi32(pa, pb));
+      sumi[m] = madd_acc(madd_acc(sumi[m], sa, _mm256_maddubs_epi16(qa, load32(y))), sb, _mm256_maddubs_epi16(qb, load32(y + 32)));
     }
   }
   const __m128i mins = _mm256_extracti128_si256(sm, 1);
@@ -231,7 +259,7 @@ Q8_INLINE void block_q6_k(const uint8_t* b, int64_t i, const Act<MR>& x, __m256*
                                                                    4 * r + 2, 4 * r + 3, 4 * r + 2, 4 * r + 3, 4 * r + 2, 4 * r + 3, 4 * r + 2, 4 * r + 3));
       for (int m = 0; m < MR; ++m) {
         const __m256i p = _mm256_maddubs_epi16(q[r], load32(x.q[m] + 256 * i + 128 * h + 32 * r));
-        sumi[m] = _mm256_add_epi32(sumi[m], _mm256_madd_epi16(sv, p));
+        sumi[m] = madd_acc(sumi[m], sv, p);
       }
     }
   }
@@ -263,6 +291,6 @@ void rows_dot(const uint8_t* w, int64_t row_bytes, int64_t type_size, int64_t nb
   }
 }
 
-}  // namespace tessera::cpu::q8
+}  // namespace tessera::cpu::TESSERA_Q8_NS
 
 #endif

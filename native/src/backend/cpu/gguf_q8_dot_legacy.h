@@ -15,7 +15,7 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
-namespace tessera::cpu::q8 {
+namespace tessera::cpu::TESSERA_Q8_NS {
 
 // Byte j of the result is 0xFF where bit j of the 32-bit little-endian word at p is set, else 0.
 Q8_INLINE __m256i bits_to_bytes(const uint8_t* p) {
@@ -61,7 +61,7 @@ void rows_q5_0(const uint8_t* w, int64_t row_bytes, int64_t nb, const Rows& xr, 
   float local[MR * 512];
   std::vector<float> heap(ld > 512 ? size_t(MR * ld) : 0);
   float* sc = ld > 512 ? heap.data() : local;
-  const __m256i ones = _mm256_set1_epi16(1), five = _mm256_set1_epi8(0x10);
+  const __m256i five = _mm256_set1_epi8(0x10);
   for (int64_t n = n0; n < n1; ++n) {
     const uint8_t* row = w + n * row_bytes;
     __m256 corr[MR];
@@ -79,11 +79,11 @@ void rows_q5_0(const uint8_t* w, int64_t row_bytes, int64_t nb, const Rows& xr, 
       const __m256i hi = _mm256_or_si256(high4(v), _mm256_and_si256(bits_to_bytes(reinterpret_cast<const uint8_t*>(&wh)), five));
       for (int m = 0; m < MR; ++m) {
         const int8_t* y = x.q[m] + 64 * j;
-        // int16 lanes: two pair sums of at most 2 * 31 * 127 each, no overflow.
-        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, load32(y)), _mm256_maddubs_epi16(hi, load32(y + 32)));
+        // int16 lanes (AVX2): two pair sums of at most 2 * 31 * 127 each, no overflow.
+        const __m256i p = mul_sum2_u8i8(lo, load32(y), hi, load32(y + 32));
         const float* s = sc + m * ld + 2 * j;
         const __m256 f = _mm256_set_m128(_mm_broadcast_ss(s + 1), _mm_broadcast_ss(s));
-        a[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), f, a[m]);
+        a[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), f, a[m]);
       }
     };
     const int64_t pairs = nb / 2;
@@ -102,6 +102,6 @@ void rows_q5_0(const uint8_t* w, int64_t row_bytes, int64_t nb, const Rows& xr, 
   }
 }
 
-}  // namespace tessera::cpu::q8
+}  // namespace tessera::cpu::TESSERA_Q8_NS
 
 #endif

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/quant_kernels.h"
 #include "tessera/isa.h"
 
 namespace tessera::cpu {
@@ -35,6 +36,7 @@ constexpr int64_t kPackSlack = 16;
 struct Kernels {
   IsaLevel level;
   const GemmKernels* gemm;
+  const QuantKernels* quant;  // the AVX-512 level without VNNI keeps the AVX2 integer dots
 };
 
 // The kernels of `level` (which the Runtime checked the CPU supports).

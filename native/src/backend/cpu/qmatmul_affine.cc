@@ -10,7 +10,7 @@
 //
 // Paths (transpose=true), weight rows split across threads: up to kInt4Rows activation rows of 4-bit
 // weights with K a multiple of 64: the integer kernel of affine4_dot.h (int16 activations, tiles of
-// up to 4 rows over L1-sized blocks of weight rows). Other widths, up to kFusedRows rows: the fused float
+// up to 4 rows over L1-sized blocks of weight rows; vpdpwssd on the avx512_vnni level). Other widths, up to kFusedRows rows: the fused float
 // kernel per weight row (decode in registers, FMA with x', scale per group, bias term as
 // sum_g bias_g * sum(x in group g)) on tiles of up to 4 activation rows, blocks of weight rows reused
 // from L1 by every tile. More rows: panels of weight rows decoded to float32 (L2-resident) and
@@ -19,9 +19,11 @@
 // permuted outputs; no fused or integer kernel (the goal cases are all transpose=true).
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "backend/cpu/affine4_dot.h"
+#include "backend/cpu/kernels.h"
 #include "backend/cpu/qmatmul_common.h"
 #include "tessera/primitives/quant.h"
 
@@ -225,29 +227,22 @@ constexpr int64_t kFusedRows = 16;
 constexpr int64_t kInt4Rows = 64;
 
 #if defined(__AVX2__) && defined(__FMA__)
-template <int GS, typename S>
+template <typename S>
 void run_int4(const Problem& P, const S* scales, const S* biases, const std::vector<float>& X, float* Y,
-              ThreadPool& pool) {
+              const Context& ctx) {
+  ThreadPool& pool = ctx.pool;
   cpu::affine4::Act a;
-  cpu::affine4::quantize(X.data(), P.M, P.K, GS, a, pool);
+  cpu::affine4::quantize(X.data(), P.M, P.K, P.gs, a, pool);
+  const Dtype sdt = std::is_same_v<S, float> ? Dtype::Float32 : std::is_same_v<S, float16_t> ? Dtype::Float16 : Dtype::BFloat16;
+  const cpu::Affine4Job job{P.w, P.row_bytes, scales, biases, sdt, P.gs, &a, P.K / 64, Y, P.N};
+  auto tile = cpu::kernels(ctx.isa).quant->affine4_tile;
   // Several activation rows: blocks of weight rows small enough for L1 while every tile of up to 4
   // activation rows passes over them (the tile's int16 activations stream from L2).
-  const int64_t chunks = P.K / 64;
   pool.parallel_for_dynamic(P.N, 8, [&](int64_t n0, int64_t n1) {
     const int64_t rows = P.M <= 4 ? n1 - n0 : std::max<int64_t>(1, 16384 / P.row_bytes);
     for (int64_t r0 = n0; r0 < n1; r0 += rows) {
       const int64_t r1 = std::min(n1, r0 + rows);
-      for (int64_t m0 = 0; m0 < P.M; m0 += 4) {
-        auto tile = [&]<int MR>() {
-          cpu::affine4::rows_dot<MR, GS>(P.w, P.row_bytes, scales, biases, a, m0, r0, r1, 0, chunks, Y, P.N);
-        };
-        switch (std::min<int64_t>(4, P.M - m0)) {
-          case 1: tile.template operator()<1>(); break;
-          case 2: tile.template operator()<2>(); break;
-          case 3: tile.template operator()<3>(); break;
-          default: tile.template operator()<4>(); break;
-        }
-      }
+      for (int64_t m0 = 0; m0 < P.M; m0 += 4) tile(job, int(std::min<int64_t>(4, P.M - m0)), m0, r0, r1);
     }
   });
 }
@@ -261,11 +256,7 @@ void run_transposed(const Problem& P, const S* scales, const S* biases, const st
   // The integer kernel up to kInt4Rows activation rows: measured at 4096 x 4096, 2 threads, 1.9x the
   // float kernel's speed at 8 and 16 rows, 2x the panel path's at 32 and 1.5x at 64 (equal at 128).
   if (BITS == 4 && P.K % 64 == 0 && P.M <= kInt4Rows) {
-    switch (P.gs) {
-      case 32: return run_int4<32>(P, scales, biases, X, Y, pool);
-      case 64: return run_int4<64>(P, scales, biases, X, Y, pool);
-      default: return run_int4<128>(P, scales, biases, X, Y, pool);
-    }
+    return run_int4(P, scales, biases, X, Y, ctx);
   }
 #endif
   const Layout& L = P.L;

@@ -3,7 +3,8 @@
 // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K with up to kQ8Rows activation rows (AVX2): as
 // llama.cpp, the activations are quantized once to int8 blocks (q8_rows.h; 32 values for the legacy
 // types, 256 for the k-quants) and each weight block meets them in integer dot products
-// (gguf_q8_dot.h, gguf_q8_dot_legacy.h), rows split across threads. Results then differ from
+// (gguf_q8_dot.h, gguf_q8_dot_legacy.h), rows split across threads; on the avx512_vnni level the
+// same kernels run on vpdpbusd / vpdpwssd (qmatmul_vnni_avx512.cc), with bit-identical results. Results then differ from
 // dequantize + matmul by the activations' rounding (each within amax / 254 of its block), as
 // llama.cpp's do. Other types, up to kMatVecRows rows: a block decoded to floats (exactly ggml's
 // values) and dotted with x. More rows: panels of weight rows
@@ -13,7 +14,7 @@
 
 #include "backend/cpu/gguf_blocks.h"
 #include "backend/cpu/gguf_q8_dot.h"
-#include "backend/cpu/gguf_q8_dot_legacy.h"
+#include "backend/cpu/kernels.h"
 #include "backend/cpu/qmatmul_common.h"
 #include "tessera/primitives/quant.h"
 
@@ -50,41 +51,6 @@ int64_t q8_block_of(GgmlType t) {
   }
 }
 
-#if defined(__AVX2__) && defined(__FMA__)
-template <int MR>
-void q8_tile(GgmlType t, const Problem& P, const q8::Rows& x, int64_t m0, int64_t n0, int64_t n1) {
-  const int64_t nb = P.K / P.bs;
-  auto run = [&](auto block) { q8::rows_dot<MR>(P.w, P.row_bytes, P.ts, nb, x, m0, n0, n1, P.Y, P.N, block); };
-  // Lambdas (not function pointers) so each block kernel inlines into its row loop.
-  switch (t) {
-    case GgmlType::Q4_0: q8::rows_q4_0<MR>(P.w, P.row_bytes, nb, x, m0, n0, n1, P.Y, P.N); break;
-    case GgmlType::Q8_0: run([](auto... a) __attribute__((always_inline)) { q8::block_q8_0<MR>(a...); }); break;
-    case GgmlType::Q4_1: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_1<MR, false>(a...); }); break;
-    case GgmlType::Q5_0: q8::rows_q5_0<MR>(P.w, P.row_bytes, nb, x, m0, n0, n1, P.Y, P.N); break;
-    case GgmlType::Q5_1: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_1<MR, true>(a...); }); break;
-    case GgmlType::Q4_K: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_k<MR, false>(a...); }); break;
-    case GgmlType::Q5_K: run([](auto... a) __attribute__((always_inline)) { q8::block_q45_k<MR, true>(a...); }); break;
-    default: run([](auto... a) __attribute__((always_inline)) { q8::block_q6_k<MR>(a...); }); break;
-  }
-}
-
-// Weight rows [n0, n1) against all activation rows: chunks of rows small enough to stay in L1/L2
-// while every tile of up to 4 activation rows passes over them.
-void q8_rows(GgmlType t, const Problem& P, const q8::Rows& x, int64_t n0, int64_t n1) {
-  const int64_t chunk = P.M <= 4 ? n1 - n0 : std::max<int64_t>(1, 16384 / P.row_bytes);
-  for (int64_t c0 = n0; c0 < n1; c0 += chunk) {
-    const int64_t c1 = std::min(n1, c0 + chunk);
-    for (int64_t m0 = 0; m0 < P.M; m0 += 4) {
-      switch (std::min<int64_t>(4, P.M - m0)) {
-        case 1: q8_tile<1>(t, P, x, m0, c0, c1); break;
-        case 2: q8_tile<2>(t, P, x, m0, c0, c1); break;
-        case 3: q8_tile<3>(t, P, x, m0, c0, c1); break;
-        default: q8_tile<4>(t, P, x, m0, c0, c1); break;
-      }
-    }
-  }
-}
-#endif
 
 // Any block type: decode one block to floats, dot with each activation row.
 void matvec_generic(DecodeFn decode, const Problem& P, int64_t m0, int64_t mr, int64_t n0, int64_t n1) {
@@ -128,7 +94,9 @@ void GgufMatmul::eval_cpu(const std::vector<Array>& in, Array& out, Context& ctx
     q8::Rows xq;
     q8::quantize_rows(P.X, P.M, P.K, q8_block_of(type_), xq, ctx.pool);
     if (type_ == GgmlType::Q4_0 || type_ == GgmlType::Q5_0) q8::interleave_pairs(xq);
-    ctx.pool.parallel_for_dynamic(P.N, 8, [&](int64_t n0, int64_t n1) { q8_rows(type_, P, xq, n0, n1); });
+    const cpu::GgufQ8Job job{type_, P.M, P.N, P.K, P.row_bytes, P.bs, P.ts, P.w, P.Y};
+    auto rows = cpu::kernels(ctx.isa).quant->gguf_q8_rows;
+    ctx.pool.parallel_for_dynamic(P.N, 8, [&](int64_t n0, int64_t n1) { rows(job, xq, n0, n1); });
 #endif
   } else if (P.M <= kMatVecRows) {
     ctx.pool.parallel_for(P.N, 8, [&](int64_t n0, int64_t n1) { matvec_generic(decode, P, 0, P.M, n0, n1); });
