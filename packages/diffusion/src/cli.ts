@@ -91,6 +91,7 @@ function buildCommand(): Command {
     .addOption(o("--strength <x>", "img2img: how much to change the image, 0 to 1 (default 0.8)", num))
     .addOption(o("-M <mode>", "sd.cpp's mode: txt2img or img2img (also --mode)").choices(["txt2img", "img2img", "img_gen"]))
     .addOption(o("--quantize", "quantize at load (text encoders 4-bit, UNet 8-bit, as mlx-examples)"))
+    .addOption(o("--vae-tiling", "decode (and encode) with the VAE in overlapping tiles: bounded memory for large images (as sd.cpp and diffusers)"))
     .addOption(o("--dtype <dtype>", "float32 (default), float16 or bfloat16").choices(["float32", "float16", "bfloat16"]))
     .addOption(o("--from <image.png>", "take prompt and settings from a PNG's parameters (A1111 infotext); flags override"))
     .addOption(o("--clip-skip <n>", "CLIP layers to stop at from the end, as A1111 and sd.cpp count (1: the last layer, default; 2: skip one)", int))
@@ -111,7 +112,7 @@ class UsageError extends Error {}
 interface CliOptions {
   model?: string; prompt?: string; negativePrompt?: string; steps?: number; cfgScale?: number; samplingMethod?: string;
   scheduler?: string; seed?: number; size?: [number, number]; width?: number; height?: number; batchCount?: number;
-  output?: string; initImg?: string; clipSkip?: number; strength?: number; M?: string; quantize?: boolean; dtype?: string; from?: string; threads?: number;
+  output?: string; initImg?: string; clipSkip?: number; strength?: number; M?: string; quantize?: boolean; vaeTiling?: boolean; dtype?: string; from?: string; threads?: number;
 }
 
 /** The output path of image i of n: the path itself for one image, <name>_<i+1><ext> in a batch. */
@@ -178,6 +179,7 @@ function generateOptions(o: CliOptions, from: Partial<GenerationParameters>): Im
     width: o.size?.[0] ?? o.width ?? from.width, height: o.size?.[1] ?? o.height ?? from.height,
     count: o.batchCount, strength: o.strength ?? from.strength,
     clipSkip: o.clipSkip !== undefined ? o.clipSkip - 1 : from.clipSkip,
+    vaeTiling: o.vaeTiling === true ? true : undefined,
   };
 }
 

@@ -8,6 +8,8 @@ export { UNet2DConditionModel, unetConfig } from "./unet.js";
 export type { UNetConfig, AddedConditions } from "./unet.js";
 export { AutoencoderKL, Encoder, Decoder, vaeConfig, sanitizeVae } from "./vae.js";
 export type { VaeConfig, LatentDistribution } from "./vae.js";
+export { defaultVaeTiling } from "./vae_tiling.js";
+export type { VaeTiling } from "./vae_tiling.js";
 export { ResnetBlock2D, Downsample2D, Upsample2D, TimestepEmbedding, timestepEmbedding } from "./blocks.js";
 export { Transformer2DModel, BasicTransformerBlock, Attention } from "./transformer.js";
 export { loadDiffusersFolder, readPipelineFolder, sanitizeConvs } from "./load.js";

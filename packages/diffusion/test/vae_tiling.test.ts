@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
 import { fixturesDir, fromRef, loadFixture } from "../../../test/helpers/reference.js";
 import type { RefArray } from "../../../test/helpers/reference.js";
-import { loadDiffusersFolder } from "../src/index.js";
+import { decodeLatents, loadDiffusersFolder, networksFrom } from "../src/index.js";
 
 interface Refs {
   tiling: { sample_tile: number; latent_tile: number; overlap: number };
@@ -76,6 +76,19 @@ describe("tiled VAE (diffusers' enable_tiling)", () => {
     // the image (every activation is image-sized).
     expect(large.peak - 4 * large.out).toBeLessThanOrEqual(small.peak);
     expect(untiled.peak).toBeGreaterThan(4 * large.peak);
+  });
+
+  it("the pipeline decodes in tiles when asked (per call, or for every call from the load option)", async () => {
+    const c = loadDiffusersFolder(join(fixturesDir, "diffusion", "sd15"));
+    // decodeLatents maps to [0, 1] and clips; back to [-1, 1] against the clipped references.
+    const clipped = (r: RefArray): RefArray => ({ ...r, data: (r.data as number[]).map((v) => Math.min(1, Math.max(-1, v))) });
+    const z = tc.multiply(nhwc(ref.decode.latents), c.vae.config.scaling_factor);
+    const tiled = nchw(tc.subtract(tc.multiply(await decodeLatents(networksFrom(c), z, { vaeTiling: true }), 2), 1));
+    expect(relError(tiled, clipped(ref.decode.sample))).toBeLessThan(1e-5);
+    const always = networksFrom(c, { vaeTiling: true });
+    expect(relError(nchw(tc.subtract(tc.multiply(await decodeLatents(always, z), 2), 1)), clipped(ref.decode.sample))).toBeLessThan(1e-5);
+    const off = nchw(tc.subtract(tc.multiply(await decodeLatents(always, z, { vaeTiling: false }), 2), 1));
+    expect(relError(off, clipped(ref.decode.untiled))).toBeLessThan(1e-5);
   });
 
   it("rejects a bad tiling", async () => {
