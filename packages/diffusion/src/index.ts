@@ -31,4 +31,5 @@ export type { GenerationParameters } from "./parameters.js";
 export { seededNoise } from "./noise.js";
 export type { PipelineNoise } from "./noise.js";
 export { loadDiffusion, networksFrom } from "./sd.js";
+export { saveDiffusion } from "./save.js";
 export type { DiffusionPipeline, LoadDiffusionPipelineOptions } from "./sd.js";

@@ -10,6 +10,7 @@ import { loadDiffusersFolder } from "./load.js";
 import type { DiffusionComponents } from "./load.js";
 import type { DiffusionNetworks } from "./networks.js";
 import { encodePrompts } from "./prompt.js";
+import { saveDiffusion } from "./save.js";
 import { SINGLE_FILE_CONFIG_REPOS, detectCheckpointKind, loadSingleFile } from "./single_file.js";
 import { img2img, txt2img } from "./pipeline.js";
 import type { GenerateOptions, Img2ImgOptions } from "./pipeline.js";
@@ -54,6 +55,8 @@ export interface DiffusionPipeline {
   readonly networks: DiffusionNetworks;
   txt2img(prompt: string, opts?: GenerateOptions): Promise<DiffusionImage[]>;
   img2img(image: string | Uint8Array | RgbImage, prompt: string, opts?: Img2ImgOptions): Promise<DiffusionImage[]>;
+  /** Writes the pipeline as a diffusers folder; a quantized one stays quantized (loads again without re-quantizing). */
+  save(dir: string): Promise<void>;
 }
 
 /** The components as the pipeline's networks (latents and images float32 at the boundary). */
@@ -109,5 +112,6 @@ export async function loadDiffusion(model: string, opts: LoadDiffusionPipelineOp
     components, networks,
     txt2img: (prompt, o) => txt2img(networks, prompt, o),
     img2img: (image, prompt, o) => img2img(networks, image, prompt, o),
+    save: (dir) => saveDiffusion(components, dir),
   };
 }
