@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
 import { loadDiffusion } from "../src/index.js";
+import { runCli } from "../src/cli.js";
 import { fixturesDir } from "../../../test/helpers/reference.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "tessera-sd-save-"));
@@ -35,6 +36,23 @@ describe("save(dir)", () => {
     expect(Buffer.from(y[0].data).equals(Buffer.from(x[0].data))).toBe(true);
     const float = await loadDiffusion(sd15);
     expect(Buffer.from((await float.txt2img("a red fox", gen))[0].data).equals(Buffer.from(x[0].data))).toBe(false);
+  });
+
+  it("sd convert --quantize -m <model> -o <folder> writes a folder that loads quantized", async () => {
+    const out = join(tmp, "cli");
+    let stdout = "";
+    let stderr = "";
+    const code = await runCli(["convert", "--quantize", "-m", sd15, "-o", out], {
+      loadModel: (source, o) => loadDiffusion(source, { quantize: o.quantize }),
+      stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) },
+    });
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout).toBe(`${out}\n`);
+    const back = await loadDiffusion(out);
+    expect(back.components.unet.modules().some((m) => m instanceof tc.nn.QuantizedLinear)).toBe(true);
+    const again = await runCli(["convert", "-m", sd15, "-o", out], { loadModel: () => Promise.reject(new Error("unused")), stdout: { write: () => 0 }, stderr: { write: () => 0 } });
+    expect(again).toBe(2);
   });
 
   it("refuses a non-empty folder", async () => {
