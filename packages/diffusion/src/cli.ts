@@ -19,6 +19,8 @@ export const DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5";
 export interface SdModel {
   txt2img(prompt: string, opts?: GenerateOptions): Promise<DiffusionImage[]>;
   img2img(image: string | Uint8Array | RgbImage, prompt: string, opts?: Img2ImgOptions): Promise<DiffusionImage[]>;
+  /** `sd convert`: writes the loaded (maybe quantized) model as a diffusers folder. */
+  save?(dir: string): Promise<void>;
 }
 
 export interface CliStream {
@@ -90,8 +92,9 @@ function buildCommand(): Command {
     .addOption(o("-o, --output <path>", "output file; a batch writes <name>_1.png, <name>_2.png... (default output.png)"))
     .addOption(o("-i, --init-img <path>", "img2img: the image to start from (also --image)"))
     .addOption(o("--strength <x>", "img2img: how much to change the image, 0 to 1 (default 0.8)", num))
-    .addOption(o("-M <mode>", "sd.cpp's mode: txt2img or img2img (also --mode)").choices(["txt2img", "img2img", "img_gen"]))
+    .addOption(o("-M <mode>", "sd.cpp's mode: txt2img or img2img (also --mode)").choices(["txt2img", "img2img", "img_gen", "convert"]))
     .addOption(o("--quantize", "quantize at load (text encoders 4-bit, UNet 8-bit, as mlx-examples)"))
+    .addOption(o("--vae-tiling", "decode (and encode) with the VAE in overlapping tiles: bounded memory for large images (as sd.cpp and diffusers)"))
     .addOption(o("--dtype <dtype>", "float32 (default), float16 or bfloat16").choices(["float32", "float16", "bfloat16"]))
     .addOption(o("--from <image.png>", "take prompt and settings from a PNG's parameters (A1111 infotext); flags override"))
     .addOption(o("--clip-skip <n>", "CLIP layers to stop at from the end, as A1111 and sd.cpp count (1: the last layer, default; 2: skip one)", int))
@@ -115,7 +118,7 @@ class UsageError extends Error {}
 interface CliOptions {
   model?: string; prompt?: string; negativePrompt?: string; steps?: number; cfgScale?: number; samplingMethod?: string;
   scheduler?: string; seed?: number; size?: [number, number]; width?: number; height?: number; batchCount?: number;
-  output?: string; initImg?: string; clipSkip?: number; strength?: number; M?: string; quantize?: boolean; dtype?: string; from?: string; threads?: number;
+  output?: string; initImg?: string; clipSkip?: number; strength?: number; M?: string; quantize?: boolean; vaeTiling?: boolean; dtype?: string; from?: string; threads?: number;
   lora?: string[]; loraDir?: string;
 }
 
@@ -205,10 +208,32 @@ function generateOptions(o: CliOptions, from: Partial<GenerationParameters>): Im
     width: o.size?.[0] ?? o.width ?? from.width, height: o.size?.[1] ?? o.height ?? from.height,
     count: o.batchCount, strength: o.strength ?? from.strength,
     clipSkip: o.clipSkip !== undefined ? o.clipSkip - 1 : from.clipSkip,
+    vaeTiling: o.vaeTiling === true ? true : undefined,
   };
 }
 
+/** `sd convert --quantize -m model -o folder`: the model saved as a diffusers folder (pre-quantized with --quantize). */
+async function runConvert(words: string[], o: CliOptions, deps: CliDeps): Promise<number> {
+  if (words.length) throw new UsageError(`convert takes no prompt, got ${JSON.stringify(words.join(" "))}`);
+  if (o.output === undefined) throw new UsageError("convert needs the output folder: sd convert --quantize -m <model> -o <folder>");
+  const exists = deps.exists ?? existsSync;
+  if (exists(o.output)) throw new UsageError(`--output ${o.output} already exists: give a new folder`);
+  const source = o.model ?? DEFAULT_MODEL;
+  let model: SdModel;
+  try {
+    model = await deps.loadModel(source, { quantize: o.quantize === true, dtype: o.dtype });
+  } catch (e) {
+    throw new Error(`could not load the model ${source}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!model.save) throw new Error("this model cannot be saved");
+  await model.save(o.output);
+  deps.stdout.write(`${o.output}\n`);
+  return 0;
+}
+
 async function runParsed(positional: [string | undefined, string[]], o: CliOptions, deps: CliDeps): Promise<number> {
+  if (positional[0] === "convert" || o.M === "convert")
+    return runConvert([positional[0], ...positional[1]].filter((w): w is string => w !== undefined && w !== "convert"), o, deps);
   const exists = deps.exists ?? existsSync;
   let from: Partial<GenerationParameters> = {};
   if (o.from !== undefined) {

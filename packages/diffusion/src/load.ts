@@ -3,8 +3,7 @@
 // convolution weights [O, I, kh, kw] become channels-last [O, kh, kw, I].
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Tensor, io, isFloating, transpose } from "@tessera/core";
-import type { nn } from "@tessera/core";
+import { Tensor, io, isFloating, nn, transpose } from "@tessera/core";
 import { CLIPTextModel, CLIPTextModelWithProjection, clipTextConfig, sanitizeClip } from "./clip.js";
 import type { ClipTextConfig } from "./clip.js";
 import { ClipTokenizer } from "./clip_tokenizer.js";
@@ -84,6 +83,8 @@ export interface DiffusionComponents {
   forceZerosForEmptyPrompt: boolean;
   /** Where it was loaded from. */
   source: string;
+  /** The diffusers folder holding its configs, tokenizers and scheduler (source, or a single file's config folder). */
+  configDir: string;
 }
 
 /** Reads a JSON object file, with errors naming the file. @internal */
@@ -169,6 +170,17 @@ export interface PipelineSpec {
   forceZerosForEmptyPrompt: boolean;
 }
 
+/**
+ * Loads a component's weights; a config.json with an MLX-style `quantization` block (as saveDiffusion
+ * writes) first swaps in quantized layers where the file holds `<layer>.scales`, so packed weights
+ * load as they are, without re-quantizing. @internal
+ */
+export function fillComponent<M extends nn.Module>(model: M, dir: string, weights: Map<string, Tensor>, dtype: ModelDType): M {
+  const raw = readJsonObject(join(dir, "config.json"), "loadDiffusersFolder");
+  if (raw.quantization !== undefined) nn.quantizeFromConfig(model, raw, weights.keys());
+  return fill(model, weights, dtype, dir);
+}
+
 function componentConfig<T>(dir: string, parse: (raw: RawConfig, source: string) => T): T {
   const p = join(dir, "config.json");
   return parse(readJsonObject(p, "loadDiffusersFolder"), p);
@@ -223,15 +235,15 @@ export function loadDiffusersFolder(dir: string, opts: LoadDiffusionOptions = {}
   const dtype = checkModelDType(opts.dtype ?? "float32", "loadDiffusersFolder");
   const spec = readPipelineFolder(dir);
   const te = spec.textEncoder;
-  const textEncoder = fill(te.withProjection ? new CLIPTextModelWithProjection(te.config) : new CLIPTextModel(te.config),
-    sanitizeClip(componentWeights(te.dir)), dtype, te.dir);
+  const textEncoder = fillComponent(te.withProjection ? new CLIPTextModelWithProjection(te.config) : new CLIPTextModel(te.config),
+    te.dir, sanitizeClip(componentWeights(te.dir)), dtype);
   const te2 = spec.textEncoder2;
-  const textEncoder2 = te2 ? fill(new CLIPTextModelWithProjection(te2.config), sanitizeClip(componentWeights(te2.dir)), dtype, te2.dir) : undefined;
-  const unet = fill(new UNet2DConditionModel(spec.unet.config), sanitizeConvs(componentWeights(spec.unet.dir)), dtype, spec.unet.dir);
+  const textEncoder2 = te2 ? fillComponent(new CLIPTextModelWithProjection(te2.config), te2.dir, sanitizeClip(componentWeights(te2.dir)), dtype) : undefined;
+  const unet = fillComponent(new UNet2DConditionModel(spec.unet.config), spec.unet.dir, sanitizeConvs(componentWeights(spec.unet.dir)), dtype);
   const vae = fill(new AutoencoderKL(spec.vae.config), sanitizeConvs(sanitizeVae(componentWeights(spec.vae.dir))),
     vaeDtypeFor(spec.kind, spec.vae.config, opts, dtype), spec.vae.dir);
   return maybeQuantize({
     kind: spec.kind, pipelineClass: spec.pipelineClass, textEncoder, tokenizer: spec.tokenizer, textEncoder2,
-    tokenizer2: spec.tokenizer2, unet, vae, scheduler: spec.scheduler, forceZerosForEmptyPrompt: spec.forceZerosForEmptyPrompt, source: dir,
+    tokenizer2: spec.tokenizer2, unet, vae, scheduler: spec.scheduler, forceZerosForEmptyPrompt: spec.forceZerosForEmptyPrompt, source: dir, configDir: dir,
   }, opts);
 }

@@ -46,8 +46,8 @@ export interface DiffusionNetworks {
   encodePrompt(prompts: readonly string[], opts?: { clipSkip?: number }): TextConditioning | Promise<TextConditioning>;
   /** The prediction (noise, v or sample, per the scheduler config) for `latents` at `timestep`. */
   unet(latents: Tensor, timestep: number, cond: UNetConditioning): Tensor;
-  /** Latents (already divided by scalingFactor) to images in about [-1, 1]. */
-  vaeDecode(latents: Tensor): Tensor;
-  /** Images in [-1, 1] to the encoder's diagonal Gaussian over latents (before scalingFactor). */
-  vaeEncode(images: Tensor): { mean: Tensor; logvar: Tensor };
+  /** Latents (already divided by scalingFactor) to images in about [-1, 1]; `tiled`: in overlapping tiles (bounded memory). */
+  vaeDecode(latents: Tensor, opts?: { tiled?: boolean }): Tensor | Promise<Tensor>;
+  /** Images in [-1, 1] to the encoder's diagonal Gaussian over latents (before scalingFactor); `tiled` as vaeDecode. */
+  vaeEncode(images: Tensor, opts?: { tiled?: boolean }): { mean: Tensor; logvar: Tensor } | Promise<{ mean: Tensor; logvar: Tensor }>;
 }

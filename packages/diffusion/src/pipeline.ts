@@ -45,6 +45,13 @@ export interface GenerateOptions {
   eta?: number;
   /** Text encoder layers skipped from the end (diffusers' clip_skip; A1111's "Clip skip" is this + 1). Default 0. */
   clipSkip?: number;
+  /**
+   * Decode (img2img: also encode) with the VAE in overlapping tiles, as diffusers' enable_tiling()
+   * (tiles of the VAE's sample_size, 512 pixels for SD 1.5, overlap 0.25): memory bounded by the
+   * tile size for large images, at the cost of slight differences from the untiled result.
+   * Default: the pipeline's `vaeTiling` (off unless loaded with it).
+   */
+  vaeTiling?: boolean;
   onStep?: (progress: StepProgress) => void;
   signal?: AbortSignal;
 }
@@ -119,13 +126,13 @@ function parameters(net: DiffusionNetworks, run: PipelineRun, i: number, strengt
 }
 
 /** Final latents to images in [0, 1] ([batch, height, width, 3] float32), as diffusers' output_type "np". */
-export function decodeLatents(net: DiffusionNetworks, latents: Tensor): Tensor {
-  const images = net.vaeDecode(divide(latents, net.scalingFactor));
+export async function decodeLatents(net: DiffusionNetworks, latents: Tensor, opts: { vaeTiling?: boolean } = {}): Promise<Tensor> {
+  const images = await net.vaeDecode(divide(latents, net.scalingFactor), { tiled: opts.vaeTiling });
   return clip(add(multiply(images, 0.5), 0.5), 0, 1);
 }
 
 async function toImages(net: DiffusionNetworks, latents: Tensor, run: PipelineRun, strength?: number): Promise<DiffusionImage[]> {
-  const bytes = astype(round(multiply(decodeLatents(net, latents), 255)), "uint8");
+  const bytes = astype(round(multiply(await decodeLatents(net, latents, run.opts), 255)), "uint8");
   await evaluate(bytes);
   const all = (await bytes.data()) as Uint8Array;
   const per = run.width * run.height * 3;
@@ -183,7 +190,7 @@ export async function img2imgLatents(net: DiffusionNetworks, image: string | Uin
   const img = await initImage(image, opts, net.vaeScaleFactor);
   const run = planRun(net, prompt, opts, img);
   const start = img2imgStart(run.sampler, run.steps, strength);
-  const dist = net.vaeEncode(imageTensor(img));
+  const dist = await net.vaeEncode(imageTensor(img), { tiled: opts.vaeTiling });
   // One encoder sample per image (its own seed), where diffusers repeats one sample over the batch.
   const sample = add(dist.mean, multiply(exp(multiply(dist.logvar, 0.5)), run.noise.encode));
   const init = run.sampler.addNoise(multiply(sample, net.scalingFactor), run.noise.initial, start);

@@ -12,10 +12,12 @@ import type { LoraSpec } from "./lora.js";
 import type { DiffusionComponents } from "./load.js";
 import type { DiffusionNetworks } from "./networks.js";
 import { encodePrompts } from "./prompt.js";
+import { saveDiffusion } from "./save.js";
 import { SINGLE_FILE_CONFIG_REPOS, detectCheckpointKind, loadSingleFile } from "./single_file.js";
 import { img2img, txt2img } from "./pipeline.js";
 import type { GenerateOptions, Img2ImgOptions } from "./pipeline.js";
 import type { SchedulerConfig } from "./schedulers/index.js";
+import type { VaeTiling } from "./vae_tiling.js";
 
 /** A single file's configs and tokenizers: the repo's json and text files only. */
 const CONFIG_FILES = ["model_index.json", "scheduler/*.json", "tokenizer/*", "tokenizer_2/*", "*/config.json"];
@@ -43,6 +45,12 @@ export interface LoadDiffusionPipelineOptions {
   dtype?: ModelDType;
   /** Hub options (revision, cacheDir, offline, progress...) for repo ids. */
   hub?: Omit<hub.ResolveModelOptions, "allowPatterns">;
+  /**
+   * Tiled VAE decode / encode (diffusers' enable_vae_tiling, sd.cpp's --vae-tiling) for every call
+   * unless a call's `vaeTiling` says otherwise: true for diffusers' tiles (the VAE's sample_size,
+   * overlap 0.25), or a VaeTiling of your own. Default off: tiling changes the image slightly.
+   */
+  vaeTiling?: boolean | VaeTiling;
   /** Called with the tokenizer's warning when a prompt is truncated to 77 tokens (default console.warn). */
   warn?: (message: string) => void;
 }
@@ -59,10 +67,15 @@ export interface DiffusionPipeline {
    * at load stay fused.
    */
   setLoras(loras: readonly LoraSpec[]): void;
+  /** Writes the pipeline as a diffusers folder; a quantized one stays quantized (loads again without re-quantizing). */
+  save(dir: string): Promise<void>;
 }
 
 /** The components as the pipeline's networks (latents and images float32 at the boundary). */
-export function networksFrom(c: DiffusionComponents, opts: { warn?: (m: string) => void; name?: string } = {}): DiffusionNetworks {
+export function networksFrom(c: DiffusionComponents,
+  opts: { warn?: (m: string) => void; name?: string; vaeTiling?: boolean | VaeTiling } = {}): DiffusionNetworks {
+  const tiling = typeof opts.vaeTiling === "object" ? opts.vaeTiling : c.vae.defaultTiling;
+  const tiled = (o?: { tiled?: boolean }): boolean => o?.tiled ?? !!opts.vaeTiling;
   const scheduler: SchedulerConfig = { ...(c.scheduler?.config as SchedulerConfig | undefined), _class_name: c.scheduler?.className };
   return {
     latentChannels: c.unet.config.in_channels,
@@ -80,9 +93,9 @@ export function networksFrom(c: DiffusionComponents, opts: { warn?: (m: string) 
       const added = cond.textEmbeds && cond.timeIds ? { textEmbeds: cond.textEmbeds, timeIds: cond.timeIds } : undefined;
       return astype(c.unet.forward(latents, t, cond.embeddings, added), "float32");
     },
-    vaeDecode: (latents) => astype(c.vae.decode(latents), "float32"),
-    vaeEncode: (images) => {
-      const d = c.vae.encode(images);
+    vaeDecode: async (latents, o) => astype(tiled(o) ? await c.vae.decodeTiled(latents, tiling) : c.vae.decode(latents), "float32"),
+    vaeEncode: async (images, o) => {
+      const d = tiled(o) ? await c.vae.encodeTiled(images, tiling) : c.vae.encode(images);
       return { mean: astype(d.mean, "float32"), logvar: astype(d.logvar, "float32") };
     },
   };
@@ -107,7 +120,7 @@ export async function loadDiffusion(model: string, opts: LoadDiffusionPipelineOp
     const path = existsSync(model) ? model : await resolveModel(model, { ...opts.hub, allowPatterns: REPO_FILES });
     components = loadDiffusersFolder(path, load);
   }
-  const networks = networksFrom(components, { warn: opts.warn, name: model });
+  const networks = networksFrom(components, { warn: opts.warn, name: model, vaeTiling: opts.vaeTiling });
   return {
     components, networks,
     txt2img: (prompt, o) => txt2img(networks, prompt, o),
@@ -116,5 +129,6 @@ export async function loadDiffusion(model: string, opts: LoadDiffusionPipelineOp
       if (!Array.isArray(loras)) throw new Error("setLoras: give an array of { path, weight }");
       setRunTimeLoras(components, loras.map((l) => readLora(l, components)));
     },
+    save: (dir) => saveDiffusion(components, dir),
   };
 }

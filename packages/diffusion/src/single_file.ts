@@ -214,7 +214,7 @@ export function loadSingleFile(path: string, opts: LoadSingleFileOptions): Diffu
   if (left.length) throw new Error(`loadSingleFile: ${path}: unexpected keys ${left.slice(0, 10).join(", ")}${left.length > 10 ? ` and ${left.length - 10} more` : ""}`);
   return maybeQuantize({
     kind: base.kind, pipelineClass: base.pipelineClass, textEncoder, tokenizer: base.tokenizer, textEncoder2, tokenizer2: base.tokenizer2,
-    unet, vae, scheduler: base.scheduler, forceZerosForEmptyPrompt: base.forceZerosForEmptyPrompt, source: path,
+    unet, vae, scheduler: base.scheduler, forceZerosForEmptyPrompt: base.forceZerosForEmptyPrompt, source: path, configDir: opts.config,
   }, opts);
 }
 

@@ -4,6 +4,8 @@ import { Tensor, add, astype, clip, fast, nn, reshape, split } from "@tessera/co
 import { Downsample2D, ResnetBlock2D, Upsample2D } from "./blocks.js";
 import { ConfigReader } from "./config.js";
 import type { RawConfig } from "./config.js";
+import { checkVaeTiling, defaultVaeTiling, runTiled } from "./vae_tiling.js";
+import type { VaeTiling } from "./vae_tiling.js";
 
 /** The AutoencoderKL config fields this implementation reads. */
 export interface VaeConfig {
@@ -19,6 +21,8 @@ export interface VaeConfig {
   force_upcast: boolean;
   use_quant_conv: boolean;
   use_post_quant_conv: boolean;
+  /** The image size it was trained at (512 for SD 1.5); diffusers' tile size when tiling. */
+  sample_size: number;
 }
 
 /** Reads and checks a vae/config.json. */
@@ -39,6 +43,7 @@ export function vaeConfig(raw: RawConfig, source: string): VaeConfig {
     norm_num_groups: c.int("norm_num_groups", 32), scaling_factor: c.num("scaling_factor", 0.18215),
     force_upcast: c.bool("force_upcast", true), use_quant_conv: c.bool("use_quant_conv", true),
     use_post_quant_conv: c.bool("use_post_quant_conv", true),
+    sample_size: Array.isArray(raw.sample_size) ? Number(raw.sample_size[0]) : c.int("sample_size", 512),
   };
   for (const ch of cfg.block_out_channels)
     if (ch % cfg.norm_num_groups) throw new Error(`${source}: block_out_channels ${ch} is not a multiple of norm_num_groups (${cfg.norm_num_groups})`);
@@ -198,24 +203,67 @@ export class AutoencoderKL extends nn.Module {
     return 2 ** (this.config.block_out_channels.length - 1);
   }
 
-  /** Images [B, H, W, in_channels] in [-1, 1] (H and W multiples of scaleFactor) -> the latent distribution (unscaled). */
-  encode(image: Tensor): LatentDistribution {
+  /** diffusers' enable_tiling() geometry for this VAE (tiles of sample_size pixels, overlap 0.25). */
+  get defaultTiling(): VaeTiling {
+    return defaultVaeTiling(this.config.sample_size, this.scaleFactor);
+  }
+
+  private checkImage(image: Tensor, op: string): void {
     const f = this.scaleFactor;
     if (image.ndim !== 4 || image.shape[3] !== this.config.in_channels || image.shape[1] % f || image.shape[2] % f)
-      throw new Error(`AutoencoderKL.encode: images must be channels-last [B, H, W, ${this.config.in_channels}] with H and W multiples of ${f}, got [${image.shape.join(", ")}]`);
-    let m = this.encoder.forward(astype(image, this.encoder.conv_in.weight.dtype));
-    if (this.quant_conv) m = this.quant_conv.forward(m);
+      throw new Error(`AutoencoderKL.${op}: images must be channels-last [B, H, W, ${this.config.in_channels}] with H and W multiples of ${f}, got [${image.shape.join(", ")}]`);
+  }
+
+  private checkLatents(latents: Tensor, op: string): void {
+    if (latents.ndim !== 4 || latents.shape[3] !== this.config.latent_channels)
+      throw new Error(`AutoencoderKL.${op}: latents must be channels-last [B, h, w, ${this.config.latent_channels}], got [${latents.shape.join(", ")}]`);
+  }
+
+  private moments(image: Tensor): Tensor {
+    const m = this.encoder.forward(astype(image, this.encoder.conv_in.weight.dtype));
+    return this.quant_conv ? this.quant_conv.forward(m) : m;
+  }
+
+  private decodeRaw(latents: Tensor): Tensor {
+    const z = astype(latents, this.decoder.conv_in.weight.dtype);
+    return this.decoder.forward(this.post_quant_conv ? this.post_quant_conv.forward(z) : z);
+  }
+
+  private static distribution(m: Tensor): LatentDistribution {
     const [mean, logvar] = split(m, 2, 3);
     return { mean, logvar: clip(logvar, -30, 20) };
   }
 
+  /** Images [B, H, W, in_channels] in [-1, 1] (H and W multiples of scaleFactor) -> the latent distribution (unscaled). */
+  encode(image: Tensor): LatentDistribution {
+    this.checkImage(image, "encode");
+    return AutoencoderKL.distribution(this.moments(image));
+  }
+
   /** Latents [B, h, w, latent_channels] (already divided by scaling_factor) -> images [B, h * f, w * f, out_channels]. */
   decode(latents: Tensor): Tensor {
-    if (latents.ndim !== 4 || latents.shape[3] !== this.config.latent_channels)
-      throw new Error(`AutoencoderKL.decode: latents must be channels-last [B, h, w, ${this.config.latent_channels}], got [${latents.shape.join(", ")}]`);
-    let z = astype(latents, this.decoder.conv_in.weight.dtype);
-    if (this.post_quant_conv) z = this.post_quant_conv.forward(z);
-    return this.decoder.forward(z);
+    this.checkLatents(latents, "decode");
+    return this.decodeRaw(latents);
+  }
+
+  /**
+   * encode() in overlapping tiles, evaluated one at a time (diffusers' tiled encode: only images
+   * larger than a tile are tiled). The result differs slightly from encode(): each tile's GroupNorm
+   * and attention see only that tile.
+   */
+  async encodeTiled(image: Tensor, tiling: VaeTiling = this.defaultTiling): Promise<LatentDistribution> {
+    this.checkImage(image, "encodeTiled");
+    const t = checkVaeTiling(tiling, this.scaleFactor);
+    if (image.shape[1] <= t.sampleTile && image.shape[2] <= t.sampleTile) return this.encode(image);
+    return AutoencoderKL.distribution(await runTiled(image, (x) => this.moments(x), t.sampleTile, t.latentTile, t.overlap));
+  }
+
+  /** decode() in overlapping tiles, evaluated one at a time (diffusers' tiled_decode: only latents larger than a tile are tiled). */
+  async decodeTiled(latents: Tensor, tiling: VaeTiling = this.defaultTiling): Promise<Tensor> {
+    this.checkLatents(latents, "decodeTiled");
+    const t = checkVaeTiling(tiling, this.scaleFactor);
+    if (latents.shape[1] <= t.latentTile && latents.shape[2] <= t.latentTile) return this.decode(latents);
+    return runTiled(latents, (z) => this.decodeRaw(z), t.latentTile, t.sampleTile, t.overlap);
   }
 }
 

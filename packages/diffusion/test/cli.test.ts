@@ -67,9 +67,9 @@ describe("sd arguments", () => {
 
   it("stable-diffusion.cpp's spellings", async () => {
     const r = await run(["-p", "a cat", "-n", "ugly", "--cfg-scale", "6.5", "--sampling-method", "dpm++2m", "--scheduler", "karras",
-      "-s", "11", "-W", "640", "-H", "384", "-b", "1", "-m", "/models/sd15.safetensors", "-t", "2", "--clip-skip", "2", "-o", join(dir, "cpp.png")]);
+      "-s", "11", "-W", "640", "-H", "384", "-b", "1", "-m", "/models/sd15.safetensors", "-t", "2", "--clip-skip", "2", "--vae-tiling", "-o", join(dir, "cpp.png")]);
     expect(r.stderr).toBe("");
-    expect(r.calls[0]).toMatchObject({ prompt: "a cat", opts: { negativePrompt: "ugly", guidance: 6.5, sampler: "dpm++2m", scheduler: "karras", seed: 11, width: 640, height: 384, count: 1, clipSkip: 1 } });
+    expect(r.calls[0]).toMatchObject({ prompt: "a cat", opts: { negativePrompt: "ugly", guidance: 6.5, sampler: "dpm++2m", scheduler: "karras", seed: 11, width: 640, height: 384, count: 1, clipSkip: 1, vaeTiling: true } });
     expect(r.loads).toEqual([["/models/sd15.safetensors", { quantize: false, dtype: undefined }]]);
     expect(r.threads).toEqual([2]);
   });

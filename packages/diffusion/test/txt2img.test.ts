@@ -57,7 +57,7 @@ describe("txt2img and img2img against diffusers", () => {
       }
       // Measured: final latents and images within 6e-6 of their scale (float32).
       expect(relError(latents, c.final), "final latents").toBeLessThan(5e-5);
-      expect(relError(decodeLatents(p.networks, latents), c.image), "image").toBeLessThan(5e-5);
+      expect(relError(await decodeLatents(p.networks, latents), c.image), "image").toBeLessThan(5e-5);
       if (c.mode === "txt2img") {
         const images = await txt2img(p.networks, c.prompt, { ...opts, latents: fromRef(c.latents!) });
         const bytes = images.flatMap((im) => Array.from(im.data));
@@ -76,7 +76,7 @@ describe("txt2img and img2img against diffusers", () => {
     const { latents } = await txt2imgLatents(single.networks, c.prompt, opts);
     expect(relError(latents, c.final), "single-file final latents").toBeLessThan(5e-5);
     const q = await loadDiffusion(join(fixturesDir, "diffusion", "sd15"), { quantize: true });
-    const image = decodeLatents(q.networks, (await txt2imgLatents(q.networks, c.prompt, opts)).latents);
+    const image = await decodeLatents(q.networks, (await txt2imgLatents(q.networks, c.prompt, opts)).latents);
     const mse = (tc.mean(tc.square(tc.subtract(image, fromRef(c.image)))).item());
     const psnr = 10 * Math.log10(1 / mse);
     // Measured: PSNR 63 dB on the tiny random model (8-bit UNet, 4-bit text encoder); it must differ from float32.
@@ -90,7 +90,7 @@ describe("txt2img and img2img against diffusers", () => {
     const { latents } = await txt2imgLatents(half.networks, c.prompt, { steps: c.steps, guidance: c.guidance, sampler: c.sampler ?? undefined,
       negativePrompt: c.negativePrompt ?? undefined, width: c.width, height: c.height, latents: fromRef(c.latents!) });
     // Measured: 6.3e-3 of the scale (float16 text encoder, UNet and VAE).
-    expect(relError(decodeLatents(half.networks, latents), c.image)).toBeLessThan(2e-2);
+    expect(relError(await decodeLatents(half.networks, latents), c.image)).toBeLessThan(2e-2);
   });
 
   it("warns once per encoder when a prompt is truncated to 77 tokens", async () => {
