@@ -31,7 +31,8 @@ export interface CliDeps {
   onListening?: (address: string) => void;
 }
 
-class UsageError extends Error {}
+/** A command-line mistake (exit code 2). */
+export class UsageError extends Error {}
 
 // Other spellings -> the canonical flag (mlx-lm's underscores and short names).
 const ALIASES: Record<string, string> = {
@@ -56,7 +57,8 @@ const bool = (v: string): boolean => {
 };
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-interface SamplingFlags {
+/** The sampling flags' parsed values (shared with the `vlm` command). */
+export interface SamplingFlags {
   model: string;
   maxTokens: number;
   temp: number;
@@ -71,7 +73,8 @@ interface SamplingFlags {
   verbose: boolean;
 }
 
-function samplingOptions(c: Command): Command {
+/** Adds --model and the sampling flags (mlx-lm's names) to a command. */
+export function samplingOptions(c: Command): Command {
   return c
     .requiredOption("--model <model>", "a Hugging Face repo id, a model folder or a .gguf file")
     .addOption(new Option("-m, --max-tokens <n>", "most tokens to generate").argParser(int).default(100))
@@ -87,7 +90,8 @@ function samplingOptions(c: Command): Command {
     .addOption(new Option("--verbose [bool]", "print the speed to stderr").argParser(bool).default(true));
 }
 
-function generateOptions(o: SamplingFlags, signal?: AbortSignal): LmGenerateOptions {
+/** The generate options of parsed sampling flags. */
+export function generateOptions(o: SamplingFlags, signal?: AbortSignal): LmGenerateOptions {
   return {
     maxTokens: o.maxTokens, temperature: o.temp, topP: o.topP, topK: o.topK, minP: o.minP,
     repetitionPenalty: o.repetitionPenalty, seed: o.seed, stop: o.stop, signal,
@@ -95,7 +99,7 @@ function generateOptions(o: SamplingFlags, signal?: AbortSignal): LmGenerateOpti
 }
 
 /** mlx-lm's summary: prompt and generation tokens and tokens per second. */
-function speed(r: GenerateResult, start: number, first: number | undefined, end: number): string {
+export function speed(r: GenerateResult, start: number, first: number | undefined, end: number): string {
   const f = first ?? end;
   const prompt = r.usage.promptTokens - (r.usage.cachedTokens ?? 0);
   const gen = r.usage.completionTokens;
@@ -223,10 +227,11 @@ async function chatLoop(lm: Lm, o: SamplingFlags, deps: CliDeps): Promise<void> 
   }
 }
 
-function canonicalArgs(argv: readonly string[]): string[] {
+/** argv with mlx-lm's spellings (and `extra` ones) turned into the canonical flags. */
+export function canonicalArgs(argv: readonly string[], extra: Record<string, string> = {}): string[] {
   return argv.map((a) => {
     const [flag, ...rest] = a.split("=");
-    const c = ALIASES[flag];
+    const c = extra[flag] ?? ALIASES[flag];
     return c ? [c, ...rest].join("=") : a;
   });
 }

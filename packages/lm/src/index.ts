@@ -67,4 +67,7 @@ export type { ServedModel, ServedPrompt } from "./server/model.js";
 export { RequestError } from "./server/errors.js";
 export { JobQueue } from "./server/queue.js";
 export { runCli } from "./cli.js";
+// The pieces the `vlm` command shares.
+export { UsageError as CliUsageError, canonicalArgs, generateOptions as cliGenerateOptions, samplingOptions as cliSamplingOptions, speed as cliSpeedReport } from "./cli.js";
+export type { SamplingFlags as CliSamplingFlags } from "./cli.js";
 export type { CliDeps, CliStream } from "./cli.js";

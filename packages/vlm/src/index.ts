@@ -21,3 +21,5 @@ export { loadVlm } from "./vlm.js";
 export type { Vlm, VlmGenerateOptions, VlmMessage, VlmResult } from "./vlm.js";
 export { servedVlm } from "./serve.js";
 export type { VlmServedInput } from "./serve.js";
+export { runVlmCli } from "./cli.js";
+export type { VlmCliDeps } from "./cli.js";
