@@ -15,7 +15,6 @@ export type { GgufCheckpoint, LoadedGguf } from "./gguf/index.js";
 export { readAdapter } from "./lora/adapter.js";
 export type { Adapter, AdapterLayer } from "./lora/adapter.js";
 export { applyAdapters } from "./lora/apply.js";
-export { LoraLinear, fuseAdapter } from "./lora/layer.js";
 export { ConfigReader, mergeHeads, splitHeads, windowMask } from "./models/base.js";
 export { RMSNorm as GemmaRMSNorm } from "./models/gemma3_text.js";
 

@@ -8,6 +8,7 @@ import { zeros } from "../ops/creation.js";
 import type { Tensor } from "../tensor.js";
 import { Embedding, Linear } from "./layers.js";
 import { Module } from "./module.js";
+import { withLowRank } from "./low_rank_path.js";
 import { replaceLeaves } from "./quantized.js";
 
 function blockType(op: string, type: string, rowElements: number): { name: string; rowBytes: number } {
@@ -46,7 +47,7 @@ export class GgmlLinear extends Module {
 
   forward(x: Tensor): Tensor {
     const y = ggufMatmul(x, this.weight, this.type);
-    return this.bias ? add(y, this.bias) : y;
+    return withLowRank(this, x, this.bias ? add(y, this.bias) : y);
   }
 }
 

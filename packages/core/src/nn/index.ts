@@ -11,5 +11,5 @@ export type { GeluApprox } from "./activations.js";
 export { QuantizedLinear, QuantizedEmbedding, quantize, quantizeFromConfig, type QuantizedLayerOptions, type QuantizePredicate, type QuantizeModelOptions } from "./quantized.js";
 export { GgmlLinear, GgmlEmbedding, quantizeGgmlModel, useGgmlWeights } from "./ggml.js";
 export type { QuantizeGgmlModelOptions } from "./ggml.js";
-export { isLowRankTarget, checkLowRank, lowRankDelta, fuseLowRank, setLowRank, lowRankOf } from "./lora.js";
-export type { LowRankUpdate, LowRankTarget } from "./lora.js";
+export { isLowRankTarget, checkLowRank, lowRankDelta, fuseLowRank, setLowRank, lowRankOf, weightShape, dequantizedWeight, fusedLinear } from "./lora.js";
+export type { LowRankUpdate, LowRankTarget, LinearTarget } from "./lora.js";

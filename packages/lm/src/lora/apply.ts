@@ -1,12 +1,17 @@
 // Putting adapters on a loaded model: each adapter layer's module path is looked up in the model's
-// tree and the projection there is wrapped in a LoraLinear (stacked adapters wrap each other), or,
-// with `fuse`, replaced by a float Linear holding the adapted weight. Every mismatch between an
+// tree and the adapter is set as a run-time low-rank update of the projection there (core's
+// nn.setLowRank, over float, MLX-quantized or ggml-block weights; stacked adapters add updates), or,
+// with `fuse`, the projection is replaced by a float Linear holding the adapted weight (nn.fusedLinear). Every mismatch between an
 // adapter and the model is an error naming both: paths that match no layer, layers that are not
 // projections, input/output sizes, mlx-lm's num_layers against the model's layer count.
 import { nn } from "@tessera/core";
 import type { LanguageModel } from "../models/base.js";
 import type { Adapter, AdapterLayer } from "./adapter.js";
-import { LoraLinear, fuseAdapter, isAdaptable, layerDims } from "./layer.js";
+
+/** Whether `m` is a projection adapters apply to (Linear, MLX-quantized, ggml blocks). */
+function isAdaptable(m: unknown): m is nn.LinearTarget {
+  return m instanceof nn.Linear || m instanceof nn.QuantizedLinear || m instanceof nn.GgmlLinear;
+}
 
 type Node = Record<string, unknown>;
 
@@ -50,7 +55,7 @@ function checkLayer(adapter: Adapter, path: string, layer: AdapterLayer, target:
     const kind = target instanceof nn.Module ? target.constructor.name : typeof target;
     throw new Error(`adapter ${adapter.source}: ${path} is a ${kind}, not a linear projection (adapters apply to Linear, MLX-quantized and ggml-block projections)`);
   }
-  const [out, inputs] = layerDims(target);
+  const [out, inputs] = nn.weightShape(target);
   if (layer.a.shape[0] !== inputs || layer.b.shape[1] !== out)
     throw new Error(`adapter ${adapter.source}: ${path} maps ${layer.a.shape[0]} -> ${layer.b.shape[1]} features but the model's layer maps ${inputs} -> ${out}: an adapter for another base model${baseHint(adapter)}?`);
 }
@@ -72,16 +77,19 @@ export function applyAdapters(model: LanguageModel, adapters: readonly Adapter[]
       plan.push({ adapter, path, layer, ...at });
     }
   }
-  const wrapped = new Set<LoraLinear>();
-  for (const { layer, holder, key } of plan) {
-    const w = new LoraLinear(holder[key] as LoraLinear, layer);
-    holder[key] = w;
-    wrapped.add(w);
+  // Updates are kept and computed in float32 (the result cast to the layer's output dtype).
+  for (const { adapter, path, layer, holder, key } of plan) {
+    const target = holder[key] as nn.LinearTarget;
+    const update: nn.LowRankUpdate = { down: layer.a.T, up: layer.b.T, scale: layer.scale, ...(layer.magnitude ? { magnitude: layer.magnitude } : {}) };
+    nn.setLowRank(target, [...nn.lowRankOf(target), update], `adapter ${adapter.source}: ${path}`, { float32: true });
   }
   if (!opts.fuse) return;
-  // The outermost wrapper of each layer folds all of its adapters at once.
+  // Each adapted layer folds all of its adapters at once.
+  const done = new Set<unknown>();
   for (const { holder, key } of plan) {
-    const m = holder[key];
-    if (m instanceof LoraLinear && wrapped.has(m)) holder[key] = fuseAdapter(m);
+    const m = holder[key] as nn.LinearTarget;
+    if (done.has(m)) continue;
+    done.add(m);
+    holder[key] = nn.fusedLinear(m);
   }
 }

@@ -6,7 +6,9 @@ import { Tensor, concatenate, evalSync, io, nn, slice, split } from "@tessera/co
 import { splitHeads } from "./base.js";
 import type { Projection } from "./base.js";
 
-const isProjection = (l: unknown): boolean => l instanceof nn.Linear || l instanceof nn.QuantizedLinear || l instanceof nn.GgmlLinear;
+// Layers with run-time low-rank updates (adapters) stay apart: a joined matmul would skip them.
+const isProjection = (l: unknown): boolean =>
+  (l instanceof nn.Linear || l instanceof nn.QuantizedLinear || l instanceof nn.GgmlLinear) && nn.lowRankOf(l).length === 0;
 
 function rows(t: Tensor, start: number, stop: number): Tensor {
   return t.ndim === 1 ? slice(t, [start], [stop]) : slice(t, [start, 0], [stop, t.shape[1]]);
