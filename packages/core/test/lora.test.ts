@@ -1,5 +1,6 @@
 // nn/lora.ts: a low-rank update fused into a Linear / Conv2d weight gives the same output as the
-// run-time path, which also runs over a QuantizedLinear; updates that do not fit are named.
+// run-time path, which also runs over a QuantizedLinear and a GgmlLinear (ggml blocks); DoRA
+// rescales rows to the magnitude with the bias outside; updates that do not fit are named.
 import { describe, expect, it } from "vitest";
 import * as tc from "../src/index.js";
 
@@ -50,6 +51,38 @@ describe("low-rank updates", () => {
     nn.setLowRank(q, [u]);
     expect(close(q.forward(x), lin.forward(x))).toBeLessThan(2e-2);
     expect(() => nn.fuseLowRank(q as unknown as tc.nn.Linear, [u])).toThrow(/cannot fuse into quantized weights/);
+  });
+
+  it("GgmlLinear: run time adds the update to the blocks' matmul; fusedLinear is the dequantized layer plus it", () => {
+    const g = nn.GgmlLinear.fromLinear(new nn.Linear(64, 8), "Q8_0");
+    const x = tc.random.normal([3, 64], { key: k4 });
+    const u = { down: tc.random.normal([4, 64], { key: k2 }), up: tc.random.normal([8, 4], { key: k3 }), scale: 0.3 };
+    const delta = tc.multiply(tc.matmul(x, tc.matmul(u.up, u.down).T), 0.3);
+    const expected = tc.add(g.forward(x), delta);
+    nn.setLowRank(g, [u]);
+    expect(close(g.forward(x), expected)).toBeLessThan(1e-4);
+    const fused = nn.fusedLinear(g);
+    expect(fused).toBeInstanceOf(nn.Linear);
+    const dense = tc.add(tc.add(tc.matmul(x, nn.dequantizedWeight(g).T), g.bias!), delta);
+    expect(close(fused.forward(x), dense)).toBeLessThan(1e-4);
+    // ggml's matmul quantizes x to 8 bits: within that of the float result.
+    expect(close(fused.forward(x), expected)).toBeLessThan(2e-2);
+  });
+
+  it("DoRA: rows rescaled to the magnitude, the bias outside the rescaling (run time and fusedLinear)", () => {
+    const lin = new nn.Linear(6, 5);
+    const x = tc.random.normal([2, 6], { key: k1 });
+    const u = { down: tc.random.normal([2, 6], { key: k2 }), up: tc.random.normal([5, 2], { key: k3 }), scale: 0.5,
+      magnitude: tc.add(tc.abs(tc.random.normal([5], { key: k4 })), 0.5) };
+    // PEFT's DoRA: W' = m * (W + dW) / |W + dW| (row norms), y = x W'^T + b.
+    const adapted = tc.add(lin.weight, tc.multiply(tc.matmul(u.up, u.down), 0.5));
+    const norms = tc.sqrt(tc.sum(tc.square(adapted), 1, true));
+    const expected = tc.add(tc.matmul(x, tc.multiply(adapted, tc.divide(tc.expandDims(u.magnitude, 1), norms)).T), lin.bias!);
+    nn.setLowRank(lin, [u]);
+    expect(close(lin.forward(x), expected)).toBeLessThan(1e-5);
+    expect(close(nn.fusedLinear(lin).forward(x), expected)).toBeLessThan(1e-5);
+    expect(() => nn.fuseLowRank(lin, [u])).toThrow(/DoRA/);
+    expect(() => nn.setLowRank(lin, [{ ...u, magnitude: tc.ones([4]) }], "q_proj")).toThrow(/q_proj: a DoRA magnitude \[4\] does not fit/);
   });
 
   it("an update of the wrong shape names both shapes", () => {
