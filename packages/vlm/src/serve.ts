@@ -2,6 +2,7 @@
 // ({ type: "image", image: Buffer }, from OpenAI's image_url data URLs) go to the vision encoder.
 import { ChatTemplate, validateMessages } from "@tessera/lm";
 import type { ChatMessage, ServedModel } from "@tessera/lm";
+import { readImage } from "./processors/image.js";
 import type { ImageInput } from "./processors/image.js";
 import type { Vlm } from "./vlm.js";
 
@@ -21,6 +22,16 @@ export function servedVlm(vlm: Vlm, id: string = vlm.folder): ServedModel<VlmSer
     completions: false,
     images: true,
     tokenizer: vlm.tokenizer,
+    // Decoding each image once up front turns an unreadable one into a 400, not a failed generation.
+    checkImages: async (images) => {
+      for (const [i, image] of images.entries()) {
+        try {
+          await readImage(image);
+        } catch (e) {
+          throw new Error(`image ${i + 1} of the request: ${(e as Error).message}`);
+        }
+      }
+    },
     prepare: (p) => {
       if (p.kind !== "chat") throw new Error("a vision-language model serves chat completions only");
       if (!template) throw new Error(`${vlm.folder} has no chat template`);

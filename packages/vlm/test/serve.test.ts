@@ -37,6 +37,16 @@ describe("serving a VLM (tiny llava) with the openai client", () => {
     expect(text).toBe(expected.text);
   });
 
+  it("answers an unreadable image with a 400 naming it, and keeps serving", async () => {
+    const broken = `data:image/png;base64,${png.subarray(0, 40).toString("base64")}`;
+    await expect(client.chat.completions.create({
+      model: "m", max_tokens: 4,
+      messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: broken } }, { type: "text", text: "hi" }] }],
+    })).rejects.toMatchObject({ status: 400, param: "messages", message: expect.stringMatching(/image 1 of the request/) });
+    const ok = await client.chat.completions.create({ model: "m", max_tokens: 4, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }, { type: "text", text: "hi" }] }] });
+    expect(ok.choices[0].finish_reason).toBeDefined();
+  });
+
   it("refuses remote image URLs by default, and completions", async () => {
     await expect(client.chat.completions.create({
       model: "tiny-llava", max_tokens: 4,

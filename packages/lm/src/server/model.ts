@@ -21,6 +21,8 @@ export interface ServedModel<Input = unknown> {
   images: boolean;
   /** Token text for OpenAI's logprobs entries. */
   tokenizer: Pick<Tokenizer, "decode">;
+  /** Checks that the images of a request decode (throwing an Error naming the bad one), before it is queued. */
+  checkImages?(images: readonly Uint8Array[]): Promise<void>;
   /** Checks and encodes a prompt (throwing an Error that names what is wrong); its token count when known. */
   prepare(prompt: ServedPrompt): { input: Input; promptTokens?: number };
   /** Generates from a prepared prompt, yielding text chunks; returns the result. */

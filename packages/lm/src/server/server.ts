@@ -183,6 +183,11 @@ export function createServer(model: Lm | ServedModel, opts: ServerOptions = {}):
       if (!res.ok) throw new RequestError(`could not fetch ${url.href}: HTTP ${res.status}`, "messages");
       part.image = Buffer.from(await res.arrayBuffer());
     }
+    if (served.checkImages) {
+      const images = messages.flatMap((m) => (Array.isArray(m.content) ? m.content : []))
+        .map((p) => (p.type === "image" ? (p as { image?: unknown }).image : undefined)).filter((b): b is Uint8Array => b instanceof Uint8Array);
+      if (images.length) await served.checkImages(images).catch((e: Error) => { throw new RequestError(e.message, "messages"); });
+    }
     const r = chatRequest(req.body, messages);
     const input = prepare(r);
     const lp = (c: { logprob?: TextChunk["logprob"] }) => (c.logprob ? { content: chatLogprobs([c.logprob]), refusal: null } : null);
