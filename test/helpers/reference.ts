@@ -61,3 +61,17 @@ export function expectClose(actual: tc.Tensor, expected: RefArray, opts: { rtol?
     if (!ok) expect.fail(`${label}element ${i}: got ${a[i]}, expected ${e[i]} (rtol ${rtol}, atol ${atol})`);
   }
 }
+
+/** max |actual - expected| / max |expected|: one relative bound over the whole tensor (shapes must match). */
+export function relError(actual: tc.Tensor, expected: RefArray): number {
+  expect(actual.shape).toEqual(expected.shape);
+  const a = actual.astype("float32").dataSync() as Float32Array;
+  const e = expected.data as number[];
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < e.length; i++) {
+    scale = Math.max(scale, Math.abs(e[i]));
+    err = Math.max(err, Math.abs(a[i] - e[i]));
+  }
+  return err / scale;
+}

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
 import { encodePrompts, loadDiffusersFolder, loadDiffusion, readLora, txt2imgLatents } from "../src/index.js";
 import type { DiffusionPipeline, LoraSpec } from "../src/index.js";
-import { fixturesDir, fromRef, loadFixture } from "../../../test/helpers/reference.js";
+import { fixturesDir, fromRef, loadFixture, relError } from "../../../test/helpers/reference.js";
 import type { RefArray } from "../../../test/helpers/reference.js";
 
 interface Outputs { embeddings: RefArray; unet: RefArray; final: RefArray }
@@ -21,19 +21,6 @@ const sd15 = join(fixturesDir, "diffusion", "sd15");
 const file = (name: string) => join(fixturesDir, "diffusion", "lora", `${name}.safetensors`);
 const pair = (fmt: "peft" | "kohya"): LoraSpec[] => [{ path: file(`style_${fmt}`), weight: 0.8 }, { path: file("detail_kohya"), weight: -0.6 }];
 
-/** max |a - e| / max |e|. */
-function relError(actual: tc.Tensor, expected: RefArray): number {
-  expect(actual.shape).toEqual(expected.shape);
-  const a = actual.astype("float32").dataSync() as Float32Array;
-  const e = expected.data as number[];
-  let scale = 0;
-  let err = 0;
-  e.forEach((v, i) => {
-    scale = Math.max(scale, Math.abs(v));
-    err = Math.max(err, Math.abs(a[i] - v));
-  });
-  return err / scale;
-}
 
 function oneCall(p: DiffusionPipeline): { embeddings: tc.Tensor; unet: tc.Tensor } {
   const c = p.components;

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
 import { decodeLatents, img2imgLatents, loadDiffusion, txt2img, txt2imgLatents } from "../src/index.js";
 import type { DiffusionPipeline } from "../src/index.js";
-import { fixturesDir, fromRef, loadFixture } from "../../../test/helpers/reference.js";
+import { fixturesDir, fromRef, loadFixture, relError } from "../../../test/helpers/reference.js";
 import type { RefArray } from "../../../test/helpers/reference.js";
 
 interface Case {
@@ -23,19 +23,6 @@ async function pipeline(name: string): Promise<DiffusionPipeline> {
   return pipelines.get(name)!;
 }
 
-/** max |a - e| / max |e| (one relative bound over the tensor). */
-function relError(actual: tc.Tensor, expected: RefArray): number {
-  expect(actual.shape).toEqual(expected.shape);
-  const a = actual.dataSync() as Float32Array;
-  const e = expected.data as number[];
-  let scale = 0;
-  let err = 0;
-  e.forEach((v, i) => {
-    scale = Math.max(scale, Math.abs(v));
-    err = Math.max(err, Math.abs(a[i] - v));
-  });
-  return err / scale;
-}
 
 describe("txt2img and img2img against diffusers", () => {
   for (const c of cases) {

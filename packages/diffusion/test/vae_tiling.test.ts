@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as tc from "@tessera/core";
-import { fixturesDir, fromRef, loadFixture } from "../../../test/helpers/reference.js";
+import { fixturesDir, fromRef, loadFixture, relError } from "../../../test/helpers/reference.js";
 import type { RefArray } from "../../../test/helpers/reference.js";
 import { decodeLatents, loadDiffusersFolder, networksFrom } from "../src/index.js";
 
@@ -16,19 +16,6 @@ const ref = loadFixture<Refs>("diffusion/vae_tiling.json");
 const nhwc = (r: RefArray) => tc.transpose(fromRef(r), [0, 2, 3, 1]);
 const nchw = (t: tc.Tensor) => tc.transpose(t, [0, 3, 1, 2]);
 
-/** max |a - e| / max |e|. */
-function relError(actual: tc.Tensor, expected: RefArray): number {
-  expect(actual.shape).toEqual(expected.shape);
-  const a = actual.astype("float32").dataSync() as Float32Array;
-  const e = expected.data as number[];
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < e.length; i++) {
-    scale = Math.max(scale, Math.abs(e[i]));
-    err = Math.max(err, Math.abs(a[i] - e[i]));
-  }
-  return err / scale;
-}
 
 describe("tiled VAE (diffusers' enable_tiling)", () => {
   const { vae } = loadDiffusersFolder(join(fixturesDir, "diffusion", "sd15"));
